@@ -1,0 +1,3 @@
+from publisher import create_app
+
+app = create_app()

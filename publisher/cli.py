@@ -1,0 +1,65 @@
+"""`flask herald ...`: operator commands. Thin: parse, call one service, print."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .models import Role, utcnow
+from .services import demo, users
+from .services.errors import ServiceError
+
+herald = AppGroup("herald", help="Herald operator commands.")
+
+
+@herald.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has data.")
+def demo_command(if_empty: bool) -> None:
+    """Load the demo status page and team into the database."""
+    if not demo.is_empty():
+        if if_empty:
+            click.echo("The database already has data; demo data not loaded.")
+            return
+        raise click.ClickException("The database is not empty; demo data goes into an empty one.")
+    accounts = demo.load_demo(utcnow())
+    path = os.path.join(current_app.instance_path, "demo_credentials.txt")
+    _write_private(path, "".join(f"{a.email}  {a.password}  ({a.role})\n" for a in accounts))
+    click.echo(f"Demo data loaded. Sign-in details for the demo team are in {path}")
+
+
+@herald.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", help="Given here, nothing is asked (for scripts).")
+def create_user_command(email: str, name: str, role: str, password: str | None) -> None:
+    """Create a staff account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = users.create_user(email, name, role, password)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+@herald.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+def worker_command(workers: int) -> None:
+    """Run the job worker (Huey consumer) for deliveries and periodic tasks."""
+    from .jobs import huey
+
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    click.echo(f"Herald worker started ({workers} threads).", err=True)
+    consumer.run()
+    sys.exit(0)
+
+
+def _write_private(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

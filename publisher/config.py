@@ -1,0 +1,109 @@
+"""Configuration: safe defaults, then the environment; bad values fail at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_LOCALES = ("en",)
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when a setting is missing or malformed; names the variable."""
+
+    def __init__(self, variable: str, problem: str):
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+def instance_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get("HERALD_INSTANCE_DIR") or PROJECT_ROOT / "instance").resolve()
+
+
+def load_config(environ: Mapping[str, str], instance: Path) -> dict:
+    """Build the Flask config mapping from the environment (keys are upper-case)."""
+    port = _port(environ.get("PORT", "5000"))
+    base_url = _base_url(environ.get("BASE_URL") or f"http://127.0.0.1:{port}")
+    redis_url = _redis_url(environ.get("REDIS_URL") or None)
+    return {
+        "SECRET_KEY": environ.get("SECRET_KEY") or _instance_secret(instance),
+        "SQLALCHEMY_DATABASE_URI": _database_url(
+            environ.get("DATABASE_URL") or f"sqlite:///{instance / 'herald.db'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "BASE_URL": base_url,
+        "PORT": port,
+        "PAGE_NAME": environ.get("PAGE_NAME", "Herald Status").strip() or "Herald Status",
+        "PAGE_TIME_ZONE": _time_zone(environ.get("PAGE_TIME_ZONE", "Etc/UTC")),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "PUBLIC_CACHE_ENTRIES": 512,
+        "HISTORY_MONTHS_PER_PAGE": 3,
+        "UPTIME_DAYS": 90,
+    }
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError("PORT", f"must be a number from 1 to 65535, not {raw!r}")
+    return int(raw)
+
+
+def _base_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("BASE_URL", f"must be an absolute http(s) URL, not {raw!r}")
+    return raw.rstrip("/")
+
+
+def _database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError("DATABASE_URL", f"is not a database URL ({exc})") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError("DATABASE_URL", "must be a sqlite:// or postgresql+psycopg:// URL")
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _redis_url(raw: str | None) -> str | None:
+    if raw is not None and urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            "REDIS_URL", f"must start with redis://, rediss:// or unix://, not {raw!r}"
+        )
+    return raw
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("PAGE_TIME_ZONE", f"unknown time zone {raw!r}") from None
+    return raw
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key generated once into the instance folder, never a constant in code."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

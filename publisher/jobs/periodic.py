@@ -1,0 +1,14 @@
+"""Periodic tasks run by the Huey consumer."""
+
+from huey import crontab
+
+from ..models import utcnow
+from ..services import maintenance
+from .queue import huey, with_app_context
+
+
+@huey.periodic_task(crontab(minute="*"))
+@with_app_context
+def transition_maintenance() -> None:
+    """Start and complete scheduled maintenance whose time has come."""
+    maintenance.run_due_transitions(utcnow())

@@ -1,0 +1,44 @@
+"""SQLAlchemy 2.0 typed models. No Flask imports here."""
+
+from .base import Base, new_public_id, utcnow
+from .component import Component, ComponentGroup, ComponentStatusChange
+from .enums import (
+    CLOSED_STATUSES,
+    Audience,
+    ComponentStatus,
+    Impact,
+    IncidentKind,
+    IncidentStatus,
+    MaintenanceStatus,
+    MessageState,
+    Role,
+)
+from .incident import Incident, Message, MessageComponentChange, incident_component
+from .page import PAGE_STATE_ID, PageState, bump_page_version
+from .user import User
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "PAGE_STATE_ID",
+    "Audience",
+    "Base",
+    "Component",
+    "ComponentGroup",
+    "ComponentStatus",
+    "ComponentStatusChange",
+    "Impact",
+    "Incident",
+    "IncidentKind",
+    "IncidentStatus",
+    "MaintenanceStatus",
+    "Message",
+    "MessageComponentChange",
+    "MessageState",
+    "PageState",
+    "Role",
+    "User",
+    "bump_page_version",
+    "incident_component",
+    "new_public_id",
+    "utcnow",
+]

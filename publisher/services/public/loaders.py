@@ -1,0 +1,401 @@
+"""The public read model: what visitors may see, loaded in a fixed number of queries.
+
+Every public output (HTML, JSON API v2, feeds, calendar, badges) renders from
+these views, so they agree with each other and never show drafts or internal
+messages. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from ...extensions import db
+from ...models import (
+    PAGE_STATE_ID,
+    Audience,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    ComponentStatusChange,
+    Impact,
+    Incident,
+    IncidentKind,
+    MaintenanceStatus,
+    Message,
+    MessageComponentChange,
+    MessageState,
+    PageState,
+    incident_component,
+)
+from ..uptime import Transition, daily_uptime
+from .views import (
+    ACTIVE_INCIDENT_STATUSES,
+    ACTIVE_MAINTENANCE_STATUSES,
+    COMPONENT_INDICATOR,
+    INDICATOR_DESCRIPTIONS,
+    INDICATOR_ORDER,
+    AffectedComponent,
+    ComponentView,
+    GroupView,
+    HistoryDay,
+    HistoryMonth,
+    IncidentView,
+    OverallStatus,
+    PageInfo,
+    Summary,
+    UpdateView,
+)
+
+# ---------------------------------------------------------------- loaders
+
+
+def page_state() -> PageState:
+    """One query; the version keys every public cache."""
+    return db.session.get(PageState, PAGE_STATE_ID, populate_existing=True)
+
+
+def page_info(state: PageState | None = None) -> PageInfo:
+    state = state or page_state()
+    config = current_app.config
+    return PageInfo(
+        id=state.page_id,
+        name=config["PAGE_NAME"],
+        url=config["BASE_URL"],
+        time_zone=config["PAGE_TIME_ZONE"],
+        updated_at=state.updated_at,
+        version=state.version,
+    )
+
+
+def page_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["PAGE_TIME_ZONE"])
+
+
+def load_components(
+    with_uptime: bool = False, now: datetime | None = None
+) -> tuple[list[GroupView], list[ComponentView], list[ComponentView]]:
+    """(groups, ungrouped components, all components), ordered by position: 2-4 queries."""
+    groups = db.session.scalars(select(ComponentGroup).order_by(ComponentGroup.position)).all()
+    rows = db.session.scalars(
+        select(Component).order_by(Component.position, Component.id)
+    ).all()
+    groups_by_id = {g.id: g for g in groups}
+    views = [_component_view(c, groups_by_id.get(c.group_id)) for c in rows]
+    if with_uptime:
+        _attach_uptime(views, now)
+    return _group(groups, views), [v for v in views if v.group_public_id is None], views
+
+
+def load_summary(now: datetime) -> Summary:
+    """Everything `/` and `/api/v2/summary.json` show."""
+    state = page_state()
+    groups, ungrouped, components = load_components()
+    incidents = load_incidents(_unresolved_incidents())
+    active = load_incidents(_maintenance_in(ACTIVE_MAINTENANCE_STATUSES))
+    upcoming = load_incidents(_maintenance_in([MaintenanceStatus.SCHEDULED]), newest_first=False)
+    return Summary(
+        page=page_info(state),
+        status=overall_status(components, incidents, active),
+        groups=groups,
+        ungrouped=ungrouped,
+        components=components,
+        incidents=incidents,
+        active_maintenance=active,
+        upcoming_maintenance=upcoming,
+    )
+
+
+def load_incidents(
+    query: Select | None = None, limit: int | None = None, newest_first: bool = True
+) -> list[IncidentView]:
+    """Incidents (or maintenance) with their public updates: 4 queries whatever the count."""
+    query = query if query is not None else select(Incident)
+    order = Incident.started_at.desc() if newest_first else Incident.scheduled_for.asc()
+    query = query.order_by(order, Incident.id.desc()).options(selectinload(Incident.components))
+    if limit is not None:
+        query = query.limit(limit)
+    incidents = db.session.scalars(query).all()
+    updates = _public_updates([i.id for i in incidents])
+    return [_incident_view(i, updates.get(i.id, [])) for i in incidents]
+
+
+def find_incident(public_id: str) -> IncidentView | None:
+    found = load_incidents(select(Incident).where(Incident.public_id == public_id))
+    return found[0] if found else None
+
+
+def find_component(public_id: str) -> ComponentView | None:
+    component = db.session.scalar(select(Component).where(Component.public_id == public_id))
+    return _component_view(component, component.group) if component else None
+
+
+def incidents_query(kind: IncidentKind | None = None) -> Select:
+    query = select(Incident)
+    return query if kind is None else query.where(Incident.kind == kind)
+
+
+def incidents_for_component(component_id: int) -> Select:
+    return select(Incident).where(
+        Incident.id.in_(
+            select(incident_component.c.incident_id).where(
+                incident_component.c.component_id == component_id
+            )
+        )
+    )
+
+
+def upcoming_maintenance_query() -> Select:
+    return _maintenance_in([MaintenanceStatus.SCHEDULED])
+
+
+def active_maintenance_query() -> Select:
+    return _maintenance_in(ACTIVE_MAINTENANCE_STATUSES)
+
+
+def unresolved_incidents_query() -> Select:
+    return _unresolved_incidents()
+
+
+def load_recent_days(now: datetime, days: int) -> list[HistoryDay]:
+    """The last `days` local days, newest first, each with the incidents that began then."""
+    zone = page_zone()
+    today = now.astimezone(zone).date()
+    start = _local_midnight(today - timedelta(days=days - 1), zone)
+    incidents = load_incidents(_incidents_between(start, now + timedelta(days=1)))
+    by_day = defaultdict(list)
+    for item in incidents:
+        by_day[item.display_at.astimezone(zone).date()].append(item)
+    return [HistoryDay(d, by_day.get(d, [])) for d in (today - timedelta(n) for n in range(days))]
+
+
+def load_history(page: int, months_per_page: int, now: datetime) -> list[HistoryMonth]:
+    """Months of history, newest first; page 1 ends with the current month."""
+    zone = page_zone()
+    newest = _month_start(now.astimezone(zone).date(), -(page - 1) * months_per_page)
+    months = [_month_start(newest, -n) for n in range(months_per_page)]
+    start = _local_midnight(months[-1], zone)
+    end = _local_midnight(_month_start(newest, 1), zone)
+    incidents = [i for i in load_incidents(_incidents_between(start, end))]
+    by_month = defaultdict(list)
+    for item in incidents:
+        local = item.display_at.astimezone(zone).date()
+        by_month[local.replace(day=1)].append(item)
+    return [HistoryMonth(m, by_month.get(m, [])) for m in months]
+
+
+def oldest_event_at() -> datetime | None:
+    """When the oldest incident or maintenance happened (bounds history paging)."""
+    return db.session.scalar(select(Incident.started_at).order_by(Incident.started_at).limit(1))
+
+
+def overall_status(
+    components: list[ComponentView],
+    incidents: list[IncidentView],
+    active_maintenance: list[IncidentView],
+) -> OverallStatus:
+    """Statuspage's indicator: the worst of component states and unresolved impacts."""
+    candidates = [Impact.NONE]
+    candidates += [COMPONENT_INDICATOR.get(c.status, Impact.NONE) for c in components]
+    candidates += [Impact(i.impact) for i in incidents if i.impact != Impact.NONE]
+    if active_maintenance or any(
+        c.status == ComponentStatus.UNDER_MAINTENANCE for c in components
+    ):
+        candidates.append(Impact.MAINTENANCE)
+    indicator = max(candidates, key=INDICATOR_ORDER.index)
+    return OverallStatus(indicator, str(INDICATOR_DESCRIPTIONS[indicator]))
+
+
+# ---------------------------------------------------------------- internals
+
+
+def _unresolved_incidents() -> Select:
+    return select(Incident).where(
+        Incident.kind == IncidentKind.INCIDENT, Incident.status.in_(ACTIVE_INCIDENT_STATUSES)
+    )
+
+
+def _maintenance_in(statuses) -> Select:
+    return select(Incident).where(
+        Incident.kind == IncidentKind.MAINTENANCE, Incident.status.in_(list(statuses))
+    )
+
+
+def _incidents_between(start: datetime, end: datetime) -> Select:
+    """Incidents that began, or maintenance scheduled, in [start, end)."""
+    is_maintenance = Incident.kind == IncidentKind.MAINTENANCE
+    return select(Incident).where(
+        or_(
+            and_(~is_maintenance, Incident.started_at >= start, Incident.started_at < end),
+            and_(is_maintenance, Incident.scheduled_for >= start, Incident.scheduled_for < end),
+        )
+    )
+
+
+def _public_updates(incident_ids: list[int]) -> dict[int, list[UpdateView]]:
+    if not incident_ids:
+        return {}
+    messages = db.session.scalars(
+        select(Message)
+        .where(
+            Message.incident_id.in_(incident_ids),
+            Message.audience == Audience.PUBLIC,
+            Message.state == MessageState.PUBLISHED,
+        )
+        .order_by(Message.published_at.desc(), Message.id.desc())
+        .options(selectinload(Message.component_changes).joinedload(MessageComponentChange.component))
+    ).all()
+    result: dict[int, list[UpdateView]] = defaultdict(list)
+    for message in messages:
+        result[message.incident_id].append(_update_view(message))
+    return result
+
+
+def _update_view(message: Message) -> UpdateView:
+    return UpdateView(
+        public_id=message.public_id,
+        status=message.incident_status,
+        body=message.body,
+        created_at=message.published_at,
+        updated_at=message.updated_at,
+        display_at=message.published_at,
+        affected_components=[
+            AffectedComponent(
+                code=change.component.public_id,
+                name=change.component.name,
+                old_status=change.old_status,
+                new_status=change.new_status,
+            )
+            for change in message.component_changes
+        ],
+    )
+
+
+def _incident_view(incident: Incident, updates: list[UpdateView]) -> IncidentView:
+    return IncidentView(
+        id=incident.id,
+        public_id=incident.public_id,
+        kind=IncidentKind(incident.kind),
+        name=incident.name,
+        status=incident.status,
+        impact=Impact(incident.impact),
+        created_at=incident.created_at,
+        updated_at=incident.updated_at,
+        started_at=incident.started_at,
+        monitoring_at=incident.monitoring_at,
+        resolved_at=incident.resolved_at,
+        scheduled_for=incident.scheduled_for,
+        scheduled_until=incident.scheduled_until,
+        components=[_component_view(c, None) for c in incident.components],
+        updates=updates,
+    )
+
+
+def _component_view(component: Component, group: ComponentGroup | None) -> ComponentView:
+    return ComponentView(
+        id=component.id,
+        public_id=component.public_id,
+        name=component.name,
+        description=component.description,
+        status=ComponentStatus(component.status),
+        position=component.position,
+        group_public_id=group.public_id if group else None,
+        only_show_if_degraded=component.only_show_if_degraded,
+        showcase=component.showcase,
+        created_at=component.created_at,
+        updated_at=component.updated_at,
+        start_date=component.start_date,
+    )
+
+
+def _group(groups: list[ComponentGroup], views: list[ComponentView]) -> list[GroupView]:
+    members = defaultdict(list)
+    for view in views:
+        members[view.group_public_id].append(view)
+    return [
+        GroupView(
+            id=g.id,
+            public_id=g.public_id,
+            name=g.name,
+            description=g.description,
+            position=g.position,
+            created_at=g.created_at,
+            updated_at=g.updated_at,
+            components=members.get(g.public_id, []),
+        )
+        for g in groups
+    ]
+
+
+def _attach_uptime(views: list[ComponentView], now: datetime | None) -> None:
+    """Two queries for all components: status changes and incidents in the window."""
+    now = now or datetime.now(ZoneInfo("UTC"))
+    zone, days = page_zone(), current_app.config["UPTIME_DAYS"]
+    window_start = _local_midnight(now.astimezone(zone).date() - timedelta(days=days - 1), zone)
+    changes = _changes_since(window_start)
+    incidents_by_day = _incidents_by_component_day(window_start, now, zone)
+    for view in views:
+        view.uptime_days = daily_uptime(
+            changes.get(view.id, []), view.status, now, days, zone,
+            since=view.start_date or view.created_at,
+        )
+        for day in view.uptime_days:
+            day.incidents = incidents_by_day.get((view.id, day.day), [])
+
+
+def _changes_since(start: datetime) -> dict[int, list[Transition]]:
+    rows = db.session.execute(
+        select(
+            ComponentStatusChange.component_id,
+            ComponentStatusChange.changed_at,
+            ComponentStatusChange.from_status,
+            ComponentStatusChange.to_status,
+        )
+        .where(ComponentStatusChange.changed_at >= start)
+        .order_by(ComponentStatusChange.changed_at, ComponentStatusChange.id)
+    ).all()
+    result: dict[int, list[Transition]] = defaultdict(list)
+    for component_id, at, before, after in rows:
+        result[component_id].append(Transition(at, before, after))
+    return result
+
+
+def _incidents_by_component_day(start: datetime, now: datetime, zone: ZoneInfo):
+    """{(component id, local day): [(public id, name)]} for incidents in the window."""
+    rows = db.session.execute(
+        select(
+            incident_component.c.component_id,
+            Incident.public_id,
+            Incident.name,
+            Incident.started_at,
+            Incident.resolved_at,
+        )
+        .join(Incident, Incident.id == incident_component.c.incident_id)
+        .where(
+            Incident.kind == IncidentKind.INCIDENT,
+            or_(Incident.resolved_at.is_(None), Incident.resolved_at >= start),
+            Incident.started_at <= now,
+        )
+    ).all()
+    result: dict[tuple[int, date], list[tuple[str, str]]] = defaultdict(list)
+    for component_id, public_id, name, started, resolved in rows:
+        day = max(started, start).astimezone(zone).date()
+        last = (resolved or now).astimezone(zone).date()
+        while day <= last:
+            result[(component_id, day)].append((public_id, name))
+            day += timedelta(days=1)
+    return result
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone)
+
+
+def _month_start(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

@@ -1,0 +1,3 @@
+"""Placeholder until the routes land."""
+
+from . import blueprint  # noqa: F401
