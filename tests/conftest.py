@@ -1,0 +1,117 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL via DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# The job queue is built from the environment at import: give tests their own folder.
+_INSTANCE = tempfile.mkdtemp(prefix="herald-test-")
+os.environ.setdefault("HERALD_INSTANCE_DIR", _INSTANCE)
+
+import pytest  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+
+from publisher import create_app  # noqa: E402
+from publisher.extensions import db  # noqa: E402
+from publisher.jobs import huey  # noqa: E402
+from publisher.models import PAGE_STATE_ID, Base, PageState, utcnow  # noqa: E402
+from publisher.web.public.caching import cache  # noqa: E402
+
+from .factories import Factory  # noqa: E402
+
+huey.immediate = True
+
+
+def _database_url() -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{_INSTANCE}/test.db"
+
+
+@pytest.fixture(scope="session")
+def _schema():
+    """Create the schema once per run (fresh), from the models."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": _database_url()})
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+        db.engine.dispose()
+    return True
+
+
+@pytest.fixture
+def app(_schema):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": _database_url(),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "BASE_URL": "http://status.test",
+            "PAGE_NAME": "Example Status",
+        }
+    )
+    cache.clear()
+    with app.app_context():
+        _empty_tables()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+    db.session.add(PageState(id=PAGE_STATE_ID, page_id="testpage0001", version=1,
+                             updated_at=utcnow()))
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app) -> Factory:
+    return Factory()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as counter:` counts SQL statements sent to the database."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
