@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -57,6 +58,28 @@ def worker_command(workers: int) -> None:
     click.echo(f"Herald worker started ({workers} threads).", err=True)
     consumer.run()
     sys.exit(0)
+
+
+@herald.command("serve")
+@click.option("--workers", type=int, help="Web worker processes (default: WEB_CONCURRENCY or cores).")
+def serve_command(workers: int | None) -> None:
+    """Serve Herald with gunicorn on 127.0.0.1:PORT and run the job worker beside it."""
+    from . import serve
+
+    port = current_app.config["PORT"]
+    click.echo(f"Herald is starting on http://127.0.0.1:{port}")
+    _print_sign_in_help()
+    sys.exit(serve.run(port, workers or serve.default_workers(), Path.cwd()))
+
+
+def _print_sign_in_help() -> None:
+    path = Path(current_app.instance_path) / "demo_credentials.txt"
+    if path.exists():
+        click.echo(f"Staff sign-in (demo team; details also in {path}):")
+        click.echo(path.read_text().rstrip())
+    else:
+        click.echo("Create a staff account with: flask --app app herald create-user --email ...")
+    click.echo("Press Ctrl+C to stop.")
 
 
 def _write_private(path: str, text: str) -> None:
