@@ -82,9 +82,7 @@ def load_components(
 ) -> tuple[list[GroupView], list[ComponentView], list[ComponentView]]:
     """(groups, ungrouped components, all components), ordered by position: 2-4 queries."""
     groups = db.session.scalars(select(ComponentGroup).order_by(ComponentGroup.position)).all()
-    rows = db.session.scalars(
-        select(Component).order_by(Component.position, Component.id)
-    ).all()
+    rows = db.session.scalars(select(Component).order_by(Component.position, Component.id)).all()
     groups_by_id = {g.id: g for g in groups}
     views = [_component_view(c, groups_by_id.get(c.group_id)) for c in rows]
     if with_uptime:
@@ -117,7 +115,9 @@ def load_incidents(
     """Incidents (or maintenance) with their public updates: 4 queries whatever the count."""
     query = query if query is not None else select(Incident)
     order = Incident.started_at.desc() if newest_first else Incident.scheduled_for.asc()
-    query = query.order_by(order, Incident.id.desc()).options(selectinload(Incident.components))
+    query = query.order_by(order, Incident.id.desc()).options(
+        selectinload(Incident.components).selectinload(Component.group)
+    )
     if limit is not None:
         query = query.limit(limit)
     incidents = db.session.scalars(query).all()
@@ -203,9 +203,7 @@ def overall_status(
     candidates = [Impact.NONE]
     candidates += [COMPONENT_INDICATOR.get(c.status, Impact.NONE) for c in components]
     candidates += [Impact(i.impact) for i in incidents if i.impact != Impact.NONE]
-    if active_maintenance or any(
-        c.status == ComponentStatus.UNDER_MAINTENANCE for c in components
-    ):
+    if active_maintenance or any(c.status == ComponentStatus.UNDER_MAINTENANCE for c in components):
         candidates.append(Impact.MAINTENANCE)
     indicator = max(candidates, key=INDICATOR_ORDER.index)
     return OverallStatus(indicator, str(INDICATOR_DESCRIPTIONS[indicator]))
@@ -248,7 +246,9 @@ def _public_updates(incident_ids: list[int]) -> dict[int, list[UpdateView]]:
             Message.state == MessageState.PUBLISHED,
         )
         .order_by(Message.published_at.desc(), Message.id.desc())
-        .options(selectinload(Message.component_changes).joinedload(MessageComponentChange.component))
+        .options(
+            selectinload(Message.component_changes).joinedload(MessageComponentChange.component)
+        )
     ).all()
     result: dict[int, list[UpdateView]] = defaultdict(list)
     for message in messages:
@@ -291,7 +291,7 @@ def _incident_view(incident: Incident, updates: list[UpdateView]) -> IncidentVie
         resolved_at=incident.resolved_at,
         scheduled_for=incident.scheduled_for,
         scheduled_until=incident.scheduled_until,
-        components=[_component_view(c, None) for c in incident.components],
+        components=[_component_view(c, c.group) for c in incident.components],
         updates=updates,
     )
 
@@ -341,7 +341,11 @@ def _attach_uptime(views: list[ComponentView], now: datetime | None) -> None:
     incidents_by_day = _incidents_by_component_day(window_start, now, zone)
     for view in views:
         view.uptime_days = daily_uptime(
-            changes.get(view.id, []), view.status, now, days, zone,
+            changes.get(view.id, []),
+            view.status,
+            now,
+            days,
+            zone,
             since=view.start_date or view.created_at,
         )
         for day in view.uptime_days:
