@@ -47,11 +47,19 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import template_helpers
+    from .extensions import csrf
+    from .web import access, sessions, template_helpers
+    from .web.api import blueprint as api_v1
+    from .web.console import blueprint as console
     from .web.public import blueprint as public
 
     template_helpers.init_app(app)
+    sessions.init_app(app)
+    access.init_app(app)
     app.register_blueprint(public)
+    app.register_blueprint(console)
+    csrf.exempt(api_v1)  # bearer tokens, not cookies: nothing for CSRF to ride on
+    app.register_blueprint(api_v1)
 
 
 def register_errorhandlers(app: Flask) -> None:

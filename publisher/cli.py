@@ -61,7 +61,9 @@ def worker_command(workers: int) -> None:
 
 
 @herald.command("serve")
-@click.option("--workers", type=int, help="Web worker processes (default: WEB_CONCURRENCY or cores).")
+@click.option(
+    "--workers", type=int, help="Web worker processes (default: WEB_CONCURRENCY or cores)."
+)
 def serve_command(workers: int | None) -> None:
     """Serve Herald with gunicorn on 127.0.0.1:PORT and run the job worker beside it."""
     from . import serve

@@ -12,6 +12,7 @@ _INSTANCE = tempfile.mkdtemp(prefix="herald-test-")
 os.environ.setdefault("HERALD_INSTANCE_DIR", _INSTANCE)
 
 import pytest  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from publisher import create_app  # noqa: E402
@@ -27,6 +28,19 @@ huey.immediate = True
 
 def _database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{_INSTANCE}/test.db"
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (own `g`, own DB session), as in production.
+
+    Flask reuses an app context already pushed for the same app, and the `app`
+    fixture keeps one pushed for the test's own use; without this, requests
+    would share `g` (Flask-Login's cached user) and the test's DB session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +66,7 @@ def app(_schema):
             "PAGE_NAME": "Example Status",
         }
     )
+    app.test_client_class = IsolatedClient
     cache.clear()
     with app.app_context():
         _empty_tables()
@@ -68,8 +83,9 @@ def _empty_tables() -> None:
     else:
         for name in tables:
             db.session.execute(text(f'DELETE FROM "{name}"'))
-    db.session.add(PageState(id=PAGE_STATE_ID, page_id="testpage0001", version=1,
-                             updated_at=utcnow()))
+    db.session.add(
+        PageState(id=PAGE_STATE_ID, page_id="testpage0001", version=1, updated_at=utcnow())
+    )
     db.session.commit()
 
 

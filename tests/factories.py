@@ -40,8 +40,13 @@ class Factory:
     ) -> Component:
         created_at = created_at or utcnow() - timedelta(days=120)
         component = Component(
-            name=name, group=group, position=position, status=status,
-            created_at=created_at, updated_at=created_at, **fields,
+            name=name,
+            group=group,
+            position=position,
+            status=status,
+            created_at=created_at,
+            updated_at=created_at,
+            **fields,
         )
         db.session.add(component)
         db.session.commit()
@@ -59,8 +64,12 @@ class Factory:
         """An incident with published public updates [(status, body)], oldest first."""
         started_at = started_at or utcnow() - timedelta(hours=1)
         incident = Incident(
-            name=name, impact=impact, status=IncidentStatus.INVESTIGATING,
-            started_at=started_at, created_at=started_at, components=components or [],
+            name=name,
+            impact=impact,
+            status=IncidentStatus.INVESTIGATING,
+            started_at=started_at,
+            created_at=started_at,
+            components=components or [],
         )
         db.session.add(incident)
         db.session.flush()
@@ -85,10 +94,15 @@ class Factory:
     ) -> Incident:
         scheduled_for = scheduled_for or utcnow() + timedelta(days=1)
         item = Incident(
-            kind=IncidentKind.MAINTENANCE, name=name, impact=Impact.MAINTENANCE,
-            status=MaintenanceStatus.SCHEDULED, started_at=scheduled_for,
-            scheduled_for=scheduled_for, scheduled_until=scheduled_for + duration,
-            auto_transition=auto_transition, components=components or [],
+            kind=IncidentKind.MAINTENANCE,
+            name=name,
+            impact=Impact.MAINTENANCE,
+            status=MaintenanceStatus.SCHEDULED,
+            started_at=scheduled_for,
+            scheduled_for=scheduled_for,
+            scheduled_until=scheduled_for + duration,
+            auto_transition=auto_transition,
+            components=components or [],
         )
         db.session.add(item)
         db.session.flush()
@@ -96,13 +110,22 @@ class Factory:
         db.session.commit()
         return item
 
-    def draft(self, incident: Incident, body: str = "Secret draft text",
-              audience: Audience = Audience.PUBLIC,
-              state: MessageState = MessageState.DRAFT) -> Message:
+    def draft(
+        self,
+        incident: Incident,
+        body: str = "Secret draft text",
+        audience: Audience = Audience.PUBLIC,
+        state: MessageState = MessageState.DRAFT,
+    ) -> Message:
         """A message that must never be visible to the public."""
-        message = Message(incident=incident, audience=audience, state=state,
-                          incident_status=incident.status, body=body,
-                          published_at=utcnow() if state == MessageState.PUBLISHED else None)
+        message = Message(
+            incident=incident,
+            audience=audience,
+            state=state,
+            incident_status=incident.status,
+            body=body,
+            published_at=utcnow() if state == MessageState.PUBLISHED else None,
+        )
         db.session.add(message)
         db.session.commit()
         return message

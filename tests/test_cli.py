@@ -6,9 +6,20 @@ from publisher.services import users
 
 
 def test_create_user_without_a_prompt_when_the_password_is_given(runner):
-    result = runner.invoke(args=["herald", "create-user", "--email", "Ops@Example.com",
-                                 "--name", "Olga Ops", "--role", "comms_manager",
-                                 "--password", "a-long-enough-password"])
+    result = runner.invoke(
+        args=[
+            "herald",
+            "create-user",
+            "--email",
+            "Ops@Example.com",
+            "--name",
+            "Olga Ops",
+            "--role",
+            "comms_manager",
+            "--password",
+            "a-long-enough-password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = users.find_by_email("ops@example.com")
     assert user.role == Role.COMMS_MANAGER
@@ -22,8 +33,9 @@ def test_create_user_refuses_a_duplicate_and_a_short_password_with_a_clear_messa
     assert runner.invoke(args=[*args, "--password", "0123456789"]).exit_code == 0
     duplicate = runner.invoke(args=[*args, "--password", "0123456789"])
     assert duplicate.exit_code != 0 and "already exists" in duplicate.output
-    short = runner.invoke(args=[*args[:2], "--email", "b@example.com", *args[4:],
-                                "--password", "short"])
+    short = runner.invoke(
+        args=[*args[:2], "--email", "b@example.com", *args[4:], "--password", "short"]
+    )
     assert short.exit_code != 0 and "at least 10 characters" in short.output
 
 

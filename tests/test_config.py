@@ -57,8 +57,9 @@ def test_a_plain_postgresql_url_uses_the_psycopg_driver(tmp_path):
 
 
 def test_redis_switches_rate_limit_storage_and_https_makes_cookies_secure(tmp_path):
-    settings = config(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0",
-                      BASE_URL="https://status.example.com/")
+    settings = config(
+        tmp_path, REDIS_URL="redis://127.0.0.1:6379/0", BASE_URL="https://status.example.com/"
+    )
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
     assert settings["BASE_URL"] == "https://status.example.com"
     assert settings["SESSION_COOKIE_SECURE"] is True

@@ -15,12 +15,24 @@ from .enums import (
 )
 from .incident import Incident, Message, MessageComponentChange, incident_component
 from .page import PAGE_STATE_ID, PageState, bump_page_version
+from .staff import (
+    MULTI_HOLDER_ROLES,
+    ApiToken,
+    AuditEvent,
+    RosterAssignment,
+    RosterRole,
+    TimelineEntry,
+    TimelineKind,
+)
 from .user import User
 
 __all__ = [
     "CLOSED_STATUSES",
+    "MULTI_HOLDER_ROLES",
     "PAGE_STATE_ID",
+    "ApiToken",
     "Audience",
+    "AuditEvent",
     "Base",
     "Component",
     "ComponentGroup",
@@ -36,6 +48,10 @@ __all__ = [
     "MessageState",
     "PageState",
     "Role",
+    "RosterAssignment",
+    "RosterRole",
+    "TimelineEntry",
+    "TimelineKind",
     "User",
     "bump_page_version",
     "incident_component",

@@ -31,9 +31,7 @@ class Component(PublicMixin, PublicIdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(default=0)
-    status: Mapped[ComponentStatus] = mapped_column(
-        String(32), default=ComponentStatus.OPERATIONAL
-    )
+    status: Mapped[ComponentStatus] = mapped_column(String(32), default=ComponentStatus.OPERATIONAL)
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("component_group.id", ondelete="SET NULL"), index=True
     )
@@ -60,6 +58,4 @@ class ComponentStatusChange(Base):
     from_status: Mapped[ComponentStatus | None] = mapped_column(String(32))
     to_status: Mapped[ComponentStatus] = mapped_column(String(32))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    incident_id: Mapped[int | None] = mapped_column(
-        ForeignKey("incident.id", ondelete="SET NULL")
-    )
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +18,9 @@ from .enums import (
     IncidentKind,
     MessageState,
 )
+
+if TYPE_CHECKING:
+    from .staff import RosterAssignment
 
 incident_component = Table(
     "incident_component",
@@ -50,6 +54,9 @@ class Incident(PublicMixin, PublicIdMixin, TimestampMixin, Base):
     )
     messages: Mapped[list[Message]] = relationship(
         back_populates="incident", order_by="Message.id", cascade="all, delete-orphan"
+    )
+    roster: Mapped[list[RosterAssignment]] = relationship(
+        order_by="RosterAssignment.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -102,4 +109,3 @@ class MessageComponentChange(Base):
 
     message: Mapped[Message] = relationship(back_populates="component_changes")
     component: Mapped[Component] = relationship()
-

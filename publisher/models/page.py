@@ -60,6 +60,8 @@ def _bump_on_public_change(session: Session, flush_context, instances) -> None:
 
 @event.listens_for(PageState.__table__, "after_create")
 def _insert_page_state_row(target, connection, **kw) -> None:
-    connection.execute(target.insert().values(
+    connection.execute(
+        target.insert().values(
             id=PAGE_STATE_ID, page_id=new_public_id(), version=1, updated_at=utcnow()
-        ))
+        )
+    )

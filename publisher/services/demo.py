@@ -45,35 +45,82 @@ TEAM = [
 ]
 PAST_INCIDENTS = [
     ("Elevated API error rates", Impact.MAJOR, ["API"], ComponentStatus.PARTIAL_OUTAGE),
-    ("Delayed email notifications", Impact.MINOR, ["Email notifications"],
-     ComponentStatus.DEGRADED_PERFORMANCE),
-    ("Login failures for SSO users", Impact.MAJOR, ["Authentication"],
-     ComponentStatus.PARTIAL_OUTAGE),
-    ("Dashboard unavailable", Impact.CRITICAL, ["Web application", "API"],
-     ComponentStatus.MAJOR_OUTAGE),
-    ("Webhook deliveries delayed", Impact.MINOR, ["Webhooks"], ComponentStatus.DEGRADED_PERFORMANCE),
+    (
+        "Delayed email notifications",
+        Impact.MINOR,
+        ["Email notifications"],
+        ComponentStatus.DEGRADED_PERFORMANCE,
+    ),
+    (
+        "Login failures for SSO users",
+        Impact.MAJOR,
+        ["Authentication"],
+        ComponentStatus.PARTIAL_OUTAGE,
+    ),
+    (
+        "Dashboard unavailable",
+        Impact.CRITICAL,
+        ["Web application", "API"],
+        ComponentStatus.MAJOR_OUTAGE,
+    ),
+    (
+        "Webhook deliveries delayed",
+        Impact.MINOR,
+        ["Webhooks"],
+        ComponentStatus.DEGRADED_PERFORMANCE,
+    ),
     ("Slow search results", Impact.MINOR, ["Search"], ComponentStatus.DEGRADED_PERFORMANCE),
-    ("Database failover", Impact.CRITICAL, ["Database", "API", "Web application"],
-     ComponentStatus.MAJOR_OUTAGE),
+    (
+        "Database failover",
+        Impact.CRITICAL,
+        ["Database", "API", "Web application"],
+        ComponentStatus.MAJOR_OUTAGE,
+    ),
     ("Billing page errors", Impact.MINOR, ["Billing"], ComponentStatus.PARTIAL_OUTAGE),
     ("CDN cache misses in Europe", Impact.MINOR, ["CDN"], ComponentStatus.DEGRADED_PERFORMANCE),
     ("GitHub sync stalled", Impact.MAJOR, ["GitHub sync"], ComponentStatus.PARTIAL_OUTAGE),
-    ("Push notifications not delivered", Impact.MAJOR, ["Push notifications"],
-     ComponentStatus.MAJOR_OUTAGE),
-    ("Intermittent timeouts on the API", Impact.MINOR, ["API"], ComponentStatus.DEGRADED_PERFORMANCE),
+    (
+        "Push notifications not delivered",
+        Impact.MAJOR,
+        ["Push notifications"],
+        ComponentStatus.MAJOR_OUTAGE,
+    ),
+    (
+        "Intermittent timeouts on the API",
+        Impact.MINOR,
+        ["API"],
+        ComponentStatus.DEGRADED_PERFORMANCE,
+    ),
     ("Slack app unresponsive", Impact.MAJOR, ["Slack app"], ComponentStatus.MAJOR_OUTAGE),
-    ("Password reset emails delayed", Impact.MINOR, ["Email notifications", "Authentication"],
-     ComponentStatus.DEGRADED_PERFORMANCE),
-    ("Increased latency for file downloads", Impact.NONE, ["CDN"],
-     ComponentStatus.DEGRADED_PERFORMANCE),
+    (
+        "Password reset emails delayed",
+        Impact.MINOR,
+        ["Email notifications", "Authentication"],
+        ComponentStatus.DEGRADED_PERFORMANCE,
+    ),
+    (
+        "Increased latency for file downloads",
+        Impact.NONE,
+        ["CDN"],
+        ComponentStatus.DEGRADED_PERFORMANCE,
+    ),
 ]
 ACTIVE_UPDATES = [
-    (IncidentStatus.INVESTIGATING, "We are investigating reports of **failed webhook deliveries** "
-     "and delays in email notifications. Some customers may not receive alerts."),
-    (IncidentStatus.IDENTIFIED, "We have identified a saturated message queue in one region as "
-     "the cause. Webhooks are being retried; no events have been lost."),
-    (IncidentStatus.MONITORING, "A fix has been deployed and the backlog is draining. Deliveries "
-     "are catching up; we are monitoring the results."),
+    (
+        IncidentStatus.INVESTIGATING,
+        "We are investigating reports of **failed webhook deliveries** "
+        "and delays in email notifications. Some customers may not receive alerts.",
+    ),
+    (
+        IncidentStatus.IDENTIFIED,
+        "We have identified a saturated message queue in one region as "
+        "the cause. Webhooks are being retried; no events have been lost.",
+    ),
+    (
+        IncidentStatus.MONITORING,
+        "A fix has been deployed and the backlog is draining. Deliveries "
+        "are catching up; we are monitoring the results.",
+    ),
 ]
 
 
@@ -108,8 +155,12 @@ def _components(now: datetime) -> dict[str, Component]:
         db.session.add(group)
         for pos, name in enumerate(names):
             result[name] = Component(
-                name=name, description=DESCRIPTIONS.get(name), position=g_pos * 10 + pos,
-                group=group, created_at=created, updated_at=created,
+                name=name,
+                description=DESCRIPTIONS.get(name),
+                position=g_pos * 10 + pos,
+                group=group,
+                created_at=created,
+                updated_at=created,
             )
             db.session.add(result[name])
     db.session.flush()
@@ -121,23 +172,34 @@ def _past_incidents(components: dict[str, Component], now: datetime, rng: random
     for index, (name, impact, affected, status) in enumerate(PAST_INCIDENTS):
         began = start + timedelta(days=index * 5.6 + rng.uniform(0, 2), hours=rng.uniform(0, 20))
         duration = timedelta(minutes=rng.randint(25, 300))
-        _resolved_incident(name, impact, [components[c] for c in affected], status, began,
-                           duration)
+        _resolved_incident(name, impact, [components[c] for c in affected], status, began, duration)
 
 
 def _resolved_incident(name, impact, affected, status, began, duration) -> None:
-    incident = Incident(name=name, impact=impact, status=IncidentStatus.INVESTIGATING,
-                        started_at=began, created_at=began, components=affected)
+    incident = Incident(
+        name=name,
+        impact=impact,
+        status=IncidentStatus.INVESTIGATING,
+        started_at=began,
+        created_at=began,
+        components=affected,
+    )
     db.session.add(incident)
     db.session.flush()
     down = {c: status for c in affected}
     up = {c: ComponentStatus.OPERATIONAL for c in affected}
     steps = [
         (IncidentStatus.INVESTIGATING, f"We are investigating an issue: {name.lower()}.", down),
-        (IncidentStatus.IDENTIFIED, "The cause has been identified and a fix is being worked on.",
-         None),
-        (IncidentStatus.MONITORING, "A fix has been implemented; we are monitoring the results.",
-         up),
+        (
+            IncidentStatus.IDENTIFIED,
+            "The cause has been identified and a fix is being worked on.",
+            None,
+        ),
+        (
+            IncidentStatus.MONITORING,
+            "A fix has been implemented; we are monitoring the results.",
+            up,
+        ),
         (IncidentStatus.RESOLVED, "This incident has been resolved.", None),
     ]
     for n, (step_status, body, statuses) in enumerate(steps):
@@ -148,14 +210,21 @@ def _resolved_incident(name, impact, affected, status, began, duration) -> None:
 def _active_incident(components: dict[str, Component], now: datetime) -> None:
     affected = [components["Webhooks"], components["Email notifications"]]
     began = now - timedelta(minutes=95)
-    incident = Incident(name="Delayed webhook and email deliveries", impact=Impact.MAJOR,
-                        status=IncidentStatus.INVESTIGATING, started_at=began, created_at=began,
-                        components=affected)
+    incident = Incident(
+        name="Delayed webhook and email deliveries",
+        impact=Impact.MAJOR,
+        status=IncidentStatus.INVESTIGATING,
+        started_at=began,
+        created_at=began,
+        components=affected,
+    )
     db.session.add(incident)
     db.session.flush()
     statuses = [
-        {affected[0]: ComponentStatus.PARTIAL_OUTAGE,
-         affected[1]: ComponentStatus.DEGRADED_PERFORMANCE},
+        {
+            affected[0]: ComponentStatus.PARTIAL_OUTAGE,
+            affected[1]: ComponentStatus.DEGRADED_PERFORMANCE,
+        },
         None,
         {affected[0]: ComponentStatus.DEGRADED_PERFORMANCE},
     ]
@@ -166,15 +235,22 @@ def _active_incident(components: dict[str, Component], now: datetime) -> None:
 def _scheduled_maintenance(components: dict[str, Component], now: datetime) -> None:
     begins = (now + timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
     maintenance = Incident(
-        kind=IncidentKind.MAINTENANCE, name="Database upgrade", impact=Impact.MAINTENANCE,
-        status=MaintenanceStatus.SCHEDULED, started_at=begins, created_at=now,
-        scheduled_for=begins, scheduled_until=begins + timedelta(hours=2),
+        kind=IncidentKind.MAINTENANCE,
+        name="Database upgrade",
+        impact=Impact.MAINTENANCE,
+        status=MaintenanceStatus.SCHEDULED,
+        started_at=begins,
+        created_at=now,
+        scheduled_for=begins,
+        scheduled_until=begins + timedelta(hours=2),
         components=[components["Database"], components["API"]],
     )
     db.session.add(maintenance)
     db.session.flush()
-    body = ("We will upgrade our primary database. The API may respond slowly for a few "
-            "minutes during the switch-over; no downtime is expected.")
+    body = (
+        "We will upgrade our primary database. The API may respond slowly for a few "
+        "minutes during the switch-over; no downtime is expected."
+    )
     record_published_update(maintenance, MaintenanceStatus.SCHEDULED, body, now)
 
 

@@ -10,8 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import ComponentStatus, Incident, IncidentKind, MaintenanceStatus
-from .updates import record_published_update
+from ..models import (
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentKind,
+    MaintenanceStatus,
+    User,
+    utcnow,
+)
+from . import audit
+from .components import apply_status
+from .errors import InvalidInput
+from .incidents import clean_name
+from .permissions import Can, require
+from .updates import apply_incident_status, record_published_update
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +46,11 @@ def _automatic_maintenance() -> list[Incident]:
             Incident.kind == IncidentKind.MAINTENANCE,
             Incident.auto_transition.is_(True),
             Incident.status.in_(
-                [MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS,
-                 MaintenanceStatus.VERIFYING]
+                [
+                    MaintenanceStatus.SCHEDULED,
+                    MaintenanceStatus.IN_PROGRESS,
+                    MaintenanceStatus.VERIFYING,
+                ]
             ),
         )
         .options(selectinload(Incident.components))
@@ -67,3 +84,90 @@ def _complete(item: Incident, now: datetime) -> None:
     }
     body = _("The scheduled maintenance has been completed.")
     record_published_update(item, MaintenanceStatus.COMPLETED, body, now, statuses)
+
+
+def schedule_maintenance(
+    actor: User,
+    name: str,
+    components: list[Component],
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    auto_transition: bool = True,
+) -> Incident:
+    """Announce a maintenance window; with auto_transition it runs itself on time."""
+    require(actor, Can.MANAGE_MAINTENANCE)
+    _check_window(scheduled_for, scheduled_until)
+    item = Incident(
+        kind=IncidentKind.MAINTENANCE,
+        name=clean_name(name),
+        impact=Impact.MAINTENANCE,
+        status=MaintenanceStatus.SCHEDULED,
+        started_at=scheduled_for,
+        created_at=utcnow(),
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        auto_transition=auto_transition,
+        components=list(components),
+    )
+    db.session.add(item)
+    db.session.flush()
+    audit.record(
+        actor,
+        "maintenance.scheduled",
+        item,
+        incident=item,
+        after=audit.fields(item, "name", "scheduled_for", "scheduled_until"),
+    )
+    db.session.commit()
+    return item
+
+
+def set_maintenance_status(actor: User, item: Incident, status: str) -> Incident:
+    """Move a maintenance by hand (start early, verify, complete)."""
+    require(actor, Can.MANAGE_MAINTENANCE, item)
+    if item.kind != IncidentKind.MAINTENANCE:
+        raise InvalidInput(_("That is an incident, not a maintenance."))
+    new = _parse_maintenance_status(status)
+    before, now = item.status, utcnow()
+    moves = _component_moves(item, new)
+    apply_incident_status(item, new, now)
+    for component, target in moves.items():
+        apply_status(component, target, now, item)
+    audit.record(
+        actor,
+        "maintenance.status_changed",
+        item,
+        incident=item,
+        before={"status": before},
+        after={"status": new},
+    )
+    db.session.commit()
+    return item
+
+
+def _component_moves(item: Incident, new: MaintenanceStatus) -> dict:
+    if new == MaintenanceStatus.IN_PROGRESS:
+        return {c: ComponentStatus.UNDER_MAINTENANCE for c in item.components}
+    if new == MaintenanceStatus.COMPLETED:
+        return {
+            c: ComponentStatus.OPERATIONAL
+            for c in item.components
+            if c.status == ComponentStatus.UNDER_MAINTENANCE
+        }
+    return {}
+
+
+def _parse_maintenance_status(raw: str) -> MaintenanceStatus:
+    if raw not in {s.value for s in MaintenanceStatus}:
+        allowed = ", ".join(s.value for s in MaintenanceStatus)
+        raise InvalidInput(
+            _("status must be one of: %(allowed)s.", allowed=allowed), field="status"
+        )
+    return MaintenanceStatus(raw)
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput(_("Give times with a time zone."), field="scheduled_for")
+    if end <= start:
+        raise InvalidInput(_("The window must end after it starts."), field="scheduled_until")

@@ -47,7 +47,8 @@ class DayUptime:
 
 def worst_status(statuses) -> ComponentStatus:
     return max(
-        (ComponentStatus(s) for s in statuses), key=SEVERITY.index,
+        (ComponentStatus(s) for s in statuses),
+        key=SEVERITY.index,
         default=ComponentStatus.OPERATIONAL,
     )
 
@@ -83,8 +84,11 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 def _segments(transitions, current, window_start, now):
     """(start, end, status) spans covering window_start..now."""
-    status = ComponentStatus(transitions[0].from_status or transitions[0].to_status) \
-        if transitions else ComponentStatus(current)
+    status = (
+        ComponentStatus(transitions[0].from_status or transitions[0].to_status)
+        if transitions
+        else ComponentStatus(current)
+    )
     spans, start = [], window_start
     for change in transitions:
         at = max(change.at, window_start)

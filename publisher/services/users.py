@@ -10,8 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Role, User
-from .errors import Conflict, InvalidInput
+from ..models import Role, User, utcnow
+from . import audit
+from .errors import Conflict, InvalidInput, NotFound
+from .permissions import Can, require
 
 _hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -24,13 +26,11 @@ def create_user(email: str, name: str, role: str, password: str) -> User:
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise InvalidInput(_("Give a name of 1 to 200 characters."), field="name")
-    if role not in set(Role):
-        roles = ", ".join(Role)
-        raise InvalidInput(_("Role must be one of: %(roles)s.", roles=roles), field="role")
+    role = _parse_role(role)
     _check_password(password)
     if find_by_email(email) is not None:
         raise Conflict(_("An account with that email address already exists."), field="email")
-    user = User(email=email, name=name, role=Role(role), password_hash=_hasher.hash(password))
+    user = User(email=email, name=name, role=role, password_hash=_hasher.hash(password))
     db.session.add(user)
     db.session.commit()
     return user
@@ -60,3 +60,77 @@ def _check_password(password: str) -> None:
             _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
             field="password",
         )
+
+
+# A real hash to verify against for unknown accounts, so timing does not tell them apart.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing-parity")
+
+
+def sign_in(email: str, password: str) -> User | None:
+    """The account for these credentials, or None; the same work whether or not it exists."""
+    user = find_by_email(email or "")
+    if user is None:
+        password_matches(User(password_hash=_DUMMY_HASH), password or "")
+        return None
+    if not password_matches(user, password or "") or not user.is_enabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Sign out everywhere: every session cookie of this account stops working."""
+    user.session_generation += 1
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change a password; every other session of the account ends."""
+    if not password_matches(user, current or ""):
+        raise InvalidInput(_("The current password is not right."), field="current_password")
+    _check_password(new or "")
+    user.password_hash = _hasher.hash(new)
+    user.session_generation += 1
+    audit.record(user, "user.password_changed", user)
+    db.session.commit()
+
+
+def update_account(
+    actor: User, user: User, *, role: str | None = None, enabled: bool | None = None
+) -> User:
+    """An admin changes someone's role or disables the account (which ends its sessions)."""
+    require(actor, Can.ADMINISTER)
+    if actor.id == user.id and (enabled is False or (role and role != Role.ADMIN)):
+        raise Conflict(_("You cannot disable or demote your own account."))
+    before = audit.fields(user, "role", "is_enabled")
+    if role is not None:
+        user.role = _parse_role(role)
+    if enabled is not None and enabled != user.is_enabled:
+        user.is_enabled = enabled
+        user.session_generation += 1
+    audit.record(
+        actor, "user.updated", user, before=before, after=audit.fields(user, "role", "is_enabled")
+    )
+    db.session.commit()
+    return user
+
+
+def all_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.name, User.id)))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("There is no such account."))
+    return user
+
+
+def _parse_role(role: str) -> Role:
+    if role not in {r.value for r in Role}:
+        roles = ", ".join(Role)
+        raise InvalidInput(_("Role must be one of: %(roles)s.", roles=roles), field="role")
+    return Role(role)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale
 
 from . import security
 
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["utc"] = utc
+    app.jinja_env.filters["ago"] = ago
     app.jinja_env.globals["page_name"] = page_name
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.trim_blocks = True
@@ -34,6 +35,12 @@ def utc(value: datetime | None, format: str = "medium") -> str:
     return f"{format_datetime(value, format)} UTC"
 
 
+def ago(value: datetime | None) -> str:
+    """How long ago, in words ("5 minutes")."""
+    if value is None:
+        return ""
+    return format_timedelta(datetime.now(UTC) - value, threshold=1.0)
+
+
 def page_name() -> str:
     return current_app.config["PAGE_NAME"]
-

@@ -47,6 +47,11 @@ def test_any_text_renders_harmless_and_cleaning_is_idempotent(text):
 
     from publisher.services import markdown as md
 
-    again = nh3.clean(html, tags=md.ALLOWED_TAGS, attributes=md.ALLOWED_ATTRIBUTES,
-                      url_schemes=md.ALLOWED_URL_SCHEMES, link_rel="noopener noreferrer nofollow")
+    again = nh3.clean(
+        html,
+        tags=md.ALLOWED_TAGS,
+        attributes=md.ALLOWED_ATTRIBUTES,
+        url_schemes=md.ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
     assert again == html

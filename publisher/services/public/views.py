@@ -227,5 +227,3 @@ class Summary:
     @property
     def scheduled_maintenances(self) -> list[IncidentView]:
         return self.active_maintenance + self.upcoming_maintenance
-
-

@@ -1,0 +1,66 @@
+"""What each global role may do; roster membership adds rights within one incident."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask_babel import gettext as _
+
+from ..models import Incident, Role, RosterRole, User
+from .errors import ServiceError
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+class Can(StrEnum):
+    VIEW_CONSOLE = "view_console"
+    MANAGE_INCIDENTS = "manage_incidents"  # declare, change status/impact, resolve
+    CHANGE_COMPONENTS = "change_components"  # component status
+    MANAGE_MAINTENANCE = "manage_maintenance"
+    ASSIGN_ROSTER = "assign_roster"
+    WRITE_TIMELINE = "write_timeline"
+    ADMINISTER = "administer"  # accounts, component catalogue
+
+
+STAFF = frozenset(Role)
+RESPONDERS = frozenset({Role.ADMIN, Role.INCIDENT_MANAGER, Role.COMMS_MANAGER})
+GRANTS: dict[Can, frozenset[Role]] = {
+    Can.VIEW_CONSOLE: STAFF,
+    Can.MANAGE_INCIDENTS: RESPONDERS,
+    Can.CHANGE_COMPONENTS: RESPONDERS,
+    Can.MANAGE_MAINTENANCE: RESPONDERS,
+    Can.ASSIGN_ROSTER: frozenset({Role.ADMIN, Role.INCIDENT_MANAGER}),
+    Can.WRITE_TIMELINE: frozenset(
+        {
+            Role.ADMIN,
+            Role.INCIDENT_MANAGER,
+            Role.COMMS_MANAGER,
+            Role.SOCIAL_LEAD,
+            Role.SUPPORT_AGENT,
+        }
+    ),
+    Can.ADMINISTER: frozenset({Role.ADMIN}),
+}
+# Within an incident, these roster roles may also do the following.
+ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
+    Can.ASSIGN_ROSTER: frozenset({RosterRole.INCIDENT_MANAGER}),
+    Can.WRITE_TIMELINE: frozenset(RosterRole),
+}
+
+
+def allowed(user: User, capability: Can, incident: Incident | None = None) -> bool:
+    if not user.is_enabled:
+        return False
+    if user.role in GRANTS[capability]:
+        return True
+    if incident is None or capability not in ROSTER_GRANTS:
+        return False
+    held = {a.role for a in incident.roster if a.user_id == user.id}
+    return bool(held & ROSTER_GRANTS[capability])
+
+
+def require(user: User, capability: Can, incident: Incident | None = None) -> None:
+    if not allowed(user, capability, incident):
+        raise Forbidden(_("Your role does not allow that."))

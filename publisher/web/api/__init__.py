@@ -1,0 +1,5 @@
+"""The authenticated automation API (/api/v1), bearer tokens acting as their owner."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")

@@ -1,0 +1,15 @@
+"""The staff console (sign-in required)."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("console", __name__, url_prefix="/console")
+
+
+@blueprint.context_processor
+def _console_globals() -> dict:
+    from .labels import labels
+
+    return {"labels": labels}
+
+
+from . import account, admin, auth, incidents, operations  # noqa: E402,F401

@@ -1,0 +1,143 @@
+"""Every route, for every role and for an anonymous visitor, answers as this table says.
+
+A route that is not in the table fails the suite, so a new route cannot ship
+without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from publisher.models import Role, RosterRole
+from publisher.services import roster
+
+from ..staff import bearer, make_user, sign_in
+
+A, IM, CM, SL, SA, R = (Role.ADMIN, Role.INCIDENT_MANAGER, Role.COMMS_MANAGER,
+                        Role.SOCIAL_LEAD, Role.SUPPORT_AGENT, Role.RESPONDER)
+EVERYONE = "anyone"
+STAFF = {A, IM, CM, SL, SA, R}
+RESPONDERS = {A, IM, CM}
+
+EXPECTED: dict[str, set | str] = {
+    "static": EVERYONE,
+    "console.login": EVERYONE,
+    "console.logout": STAFF,
+    "console.dashboard": STAFF,
+    "console.account": STAFF,
+    "console.change_password": STAFF,
+    "console.create_token": STAFF,
+    "console.revoke_token": STAFF,
+    "console.components": STAFF,
+    "console.component_status": RESPONDERS,
+    "console.declare": RESPONDERS,
+    "console.incident": STAFF,
+    "console.update_incident": RESPONDERS,
+    "console.resolve": RESPONDERS,
+    "console.assign_role": {A, IM},
+    "console.unassign_role": {A, IM},
+    "console.add_timeline_entry": {A, IM, CM, SL, SA},
+    "console.timeline_markdown": STAFF,
+    "console.timeline_json": STAFF,
+    "console.schedule_maintenance": RESPONDERS,
+    "console.maintenance_status": RESPONDERS,
+    "console.accounts": {A},
+    "console.edit_account": {A},
+    "console.catalogue_page": {A},
+    "console.add_group": {A},
+    "console.edit_component": {A},
+}
+PUBLIC_PREFIX = "public."
+API_PREFIX = "api_v1."
+
+
+def expected_for(endpoint: str):
+    if endpoint.startswith(PUBLIC_PREFIX):
+        return EVERYONE
+    return EXPECTED.get(endpoint) or API_EXPECTED.get(endpoint)
+
+
+# Filled in by the API's own table (tests/api/access_table.py) when the API exists.
+try:
+    from ..api.access_table import API_EXPECTED
+except ImportError:  # pragma: no cover - before the API lands
+    API_EXPECTED = {}
+
+
+@pytest.fixture
+def world(app, make):
+    api = make.component("API")
+    incident = make.incident(components=[api])
+    maintenance = make.maintenance(components=[api])
+    admin = make_user(A)
+    people = {role: make_user(role) for role in Role if role != A}
+    people[A] = admin
+    assignment = roster.assign(admin, incident, RosterRole.SCRIBE, people[R])
+    return {"component": api, "incident": incident, "maintenance": maintenance,
+            "people": people, "assignment": assignment}
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for method in methods:
+            yield rule, method
+
+
+def test_every_route_has_a_rule_in_the_table(app):
+    missing = sorted({r.endpoint for r, _m in routes(app) if expected_for(r.endpoint) is None})
+    assert missing == []
+
+
+def fill(rule, world) -> str:
+    ids = {
+        "public_id": _public_id_for(rule.endpoint, world),
+        "token_id": "1", "user_id": str(world["people"][R].id),
+        "assignment_id": str(world["assignment"].id), "filename": "css/herald.css",
+        "id": _public_id_for(rule.endpoint, world),
+    }
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: ids[m.group(1)], rule.rule)
+
+
+def _public_id_for(endpoint: str, world) -> str:
+    if "component" in endpoint and "incident" not in endpoint:
+        return world["component"].public_id
+    if "maintenance" in endpoint:
+        return world["maintenance"].public_id
+    return world["incident"].public_id
+
+
+def call(client, method: str, url: str, headers=None):
+    return client.open(url, method=method, headers=headers or {}, json={} if
+                       url.startswith("/api/v1") and method != "GET" else None)
+
+
+def outcome_is_allowed(response, is_api: bool) -> bool:
+    if response.status_code in (401, 403):
+        return False
+    # The gate sends anonymous visitors to sign in with ?next=; sign-out's own redirect has none.
+    location = response.headers.get("Location", "")
+    return not (response.status_code == 302 and "/console/login?next=" in location)
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_each_role_gets_exactly_what_the_table_allows(app, world, role):
+    client = app.test_client()
+    user = world["people"][role] if role else None
+    headers = bearer(user) if user else {}
+    if user:
+        sign_in(client, user)
+    wrong = []
+    for rule, method in routes(app):
+        expected = expected_for(rule.endpoint)
+        is_api = rule.endpoint.startswith(API_PREFIX)
+        response = call(client, method, fill(rule, world), headers if is_api else None)
+        allowed = outcome_is_allowed(response, is_api)
+        should = expected == EVERYONE or (role in expected)
+        if allowed != should:
+            wrong.append(f"{method} {rule.rule} as {role}: {response.status_code}")
+        if rule.endpoint == "console.logout" and user:
+            sign_in(client, user)
+    assert wrong == []
