@@ -12,6 +12,7 @@ _INSTANCE = tempfile.mkdtemp(prefix="herald-test-")
 os.environ.setdefault("HERALD_INSTANCE_DIR", _INSTANCE)
 
 import pytest  # noqa: E402
+from argon2 import PasswordHasher  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
@@ -19,11 +20,14 @@ from publisher import create_app  # noqa: E402
 from publisher.extensions import db  # noqa: E402
 from publisher.jobs import huey  # noqa: E402
 from publisher.models import PAGE_STATE_ID, Base, PageState, utcnow  # noqa: E402
+from publisher.services import users  # noqa: E402
 from publisher.web.public.caching import cache  # noqa: E402
 
 from .factories import Factory  # noqa: E402
 
 huey.immediate = True
+# Argon2's production cost makes every account creation ~100 ms; tests need no such cost.
+users.use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def _database_url() -> str:

@@ -36,6 +36,12 @@ def create_user(email: str, name: str, role: str, password: str) -> User:
     return user
 
 
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters (tests use a cheap profile; production keeps the defaults)."""
+    global _hasher
+    _hasher = hasher
+
+
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
