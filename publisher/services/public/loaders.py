@@ -158,6 +158,14 @@ def active_maintenance_query() -> Select:
     return _maintenance_in(ACTIVE_MAINTENANCE_STATUSES)
 
 
+def maintenance_calendar_query(since: datetime) -> Select:
+    """Scheduled and running maintenance, and what completed after `since`."""
+    return select(Incident).where(
+        Incident.kind == IncidentKind.MAINTENANCE,
+        or_(Incident.status != MaintenanceStatus.COMPLETED, Incident.resolved_at >= since),
+    )
+
+
 def unresolved_incidents_query() -> Select:
     return _unresolved_incidents()
 
