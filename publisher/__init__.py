@@ -32,6 +32,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    # Alembic announces each of its plugins at INFO on every start; nobody needs that.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

@@ -77,7 +77,8 @@ def serve_command(workers: int | None) -> None:
 def _print_sign_in_help() -> None:
     path = Path(current_app.instance_path) / "demo_credentials.txt"
     if path.exists():
-        click.echo(f"Staff sign-in (demo team; details also in {path}):")
+        url = f"http://127.0.0.1:{current_app.config['PORT']}/console/login"
+        click.echo(f"Staff console: {url} (demo team below; also in {path}):")
         click.echo(path.read_text().rstrip())
     else:
         click.echo("Create a staff account with: flask --app app herald create-user --email ...")
