@@ -59,6 +59,9 @@ def declare_incident(
 ) -> Incident:
     """Open an incident, move its components, and put an incident manager on the roster."""
     require(actor, Can.MANAGE_INCIDENTS)
+    if incident_manager is not None and not incident_manager.is_enabled:
+        raise InvalidInput(_("That account is disabled."), field="incident_manager")
+    statuses = {c: parse_component_status(s) for c, s in component_statuses.items()}
     now = utcnow()
     incident = Incident(
         name=clean_name(name),
@@ -87,7 +90,7 @@ def declare_incident(
         after=audit.fields(incident, *INCIDENT_FIELDS),
         at=now,
     )
-    _move_components(actor, incident, component_statuses, now)
+    _move_components(actor, incident, statuses, now)
     db.session.commit()
     return incident
 
@@ -104,14 +107,17 @@ def update_incident(
     """Change an open incident's name, status, impact or component statuses."""
     require(actor, Can.MANAGE_INCIDENTS, incident)
     _refuse_maintenance(incident)
+    # Parse everything first: a refusal must leave the incident untouched.
+    new_name = clean_name(name) if name is not None else None
+    new_impact = parse_impact(impact) if impact is not None else None
+    new_status = parse_incident_status(status) if status is not None else None
+    statuses = {c: parse_component_status(s) for c, s in (component_statuses or {}).items()}
     before, now = audit.fields(incident, *INCIDENT_FIELDS), utcnow()
-    if name is not None:
-        incident.name = clean_name(name)
-    if impact is not None:
-        incident.impact = parse_impact(impact)
-    if status is not None:
-        apply_incident_status(incident, parse_incident_status(status), now)
-    _add_components(incident, component_statuses or {})
+    incident.name = new_name or incident.name
+    incident.impact = new_impact or incident.impact
+    if new_status is not None:
+        apply_incident_status(incident, new_status, now)
+    _add_components(incident, statuses)
     after = audit.fields(incident, *INCIDENT_FIELDS)
     if after != before:
         audit.record(
@@ -123,7 +129,7 @@ def update_incident(
             after=after,
             at=now,
         )
-    _move_components(actor, incident, component_statuses or {}, now)
+    _move_components(actor, incident, statuses, now)
     db.session.commit()
     return incident
 

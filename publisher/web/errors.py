@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from ..extensions import db
 from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_service_error(error: ServiceError):
+    db.session.rollback()  # nothing half-done by a refused action may be committed later
     log.info("refused %s: %s", request.path, error.message)
     if wants_json():
         body = {"error": error.message, "status": error.status_code}

@@ -15,8 +15,9 @@ from ..staff import PASSWORD, make_user, sign_in
 def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(app, client):
     make_user(Role.COMMS_MANAGER, email="cora@example.com")
     wrong = client.post("/console/login", data={"email": "cora@example.com", "password": "nope"})
-    unknown = client.post("/console/login", data={"email": "nobody@example.com",
-                                                  "password": "nope"})
+    unknown = client.post(
+        "/console/login", data={"email": "nobody@example.com", "password": "nope"}
+    )
     assert wrong.status_code == unknown.status_code == 422
     # The page is the same but for the address the form echoes back.
     echoed = wrong.get_data(as_text=True).replace("cora@example.com", "nobody@example.com")
@@ -32,12 +33,14 @@ def test_the_console_sends_anonymous_visitors_to_sign_in(client):
 
 def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(app, client):
     user = make_user(Role.RESPONDER)
-    ok = client.post("/console/login?next=/console/components",
-                     data={"email": user.email, "password": PASSWORD})
+    ok = client.post(
+        "/console/login?next=/console/components", data={"email": user.email, "password": PASSWORD}
+    )
     assert ok.headers["Location"].endswith("/console/components")
     other = app.test_client()
-    evil = other.post("/console/login?next=//evil.example/x",
-                      data={"email": user.email, "password": PASSWORD})
+    evil = other.post(
+        "/console/login?next=//evil.example/x", data={"email": user.email, "password": PASSWORD}
+    )
     assert evil.headers["Location"].endswith("/console/")
 
 
@@ -53,8 +56,10 @@ def test_sign_out_ends_every_session_of_that_account(app):
 def test_a_password_change_ends_the_other_sessions_but_keeps_this_one(app):
     user = make_user(Role.SUPPORT_AGENT)
     here, elsewhere = sign_in(app.test_client(), user), sign_in(app.test_client(), user)
-    response = here.post("/console/account/password",
-                         data={"current_password": PASSWORD, "new_password": "a brand new one!"})
+    response = here.post(
+        "/console/account/password",
+        data={"current_password": PASSWORD, "new_password": "a brand new one!"},
+    )
     assert response.status_code == 302
     assert here.get("/console/").status_code == 200
     assert elsewhere.get("/console/").status_code == 302
@@ -62,8 +67,10 @@ def test_a_password_change_ends_the_other_sessions_but_keeps_this_one(app):
 
 def test_a_wrong_current_password_is_refused_with_a_message(app):
     client = sign_in(app.test_client(), make_user(Role.SUPPORT_AGENT))
-    response = client.post("/console/account/password",
-                           data={"current_password": "not it", "new_password": "whatever123"})
+    response = client.post(
+        "/console/account/password",
+        data={"current_password": "not it", "new_password": "whatever123"},
+    )
     assert response.status_code == 422
     assert "current password is not right" in response.get_data(as_text=True)
 
@@ -73,8 +80,9 @@ def test_disabling_an_account_ends_its_session_at_once(app):
     client = sign_in(app.test_client(), agent)
     users.update_account(admin, agent, enabled=False)
     assert client.get("/console/").status_code == 302
-    again = app.test_client().post("/console/login",
-                                   data={"email": agent.email, "password": PASSWORD})
+    again = app.test_client().post(
+        "/console/login", data={"email": agent.email, "password": PASSWORD}
+    )
     assert again.status_code == 422
 
 
@@ -86,9 +94,12 @@ def test_sign_in_is_rate_limited(app):
     limiter.reset()
     try:
         client = app.test_client()
-        codes = [client.post("/console/login", data={"email": "x@example.com",
-                                                     "password": "y"}).status_code
-                 for _ in range(12)]
+        codes = [
+            client.post(
+                "/console/login", data={"email": "x@example.com", "password": "y"}
+            ).status_code
+            for _ in range(12)
+        ]
     finally:
         limiter.enabled = False
     assert codes[:10] == [422] * 10
@@ -108,9 +119,15 @@ def test_a_comms_manager_runs_an_incident_from_declaration_to_resolution(app, ma
     api, web = make.component("API"), make.component("Web", position=1)
     cora = make_user(Role.COMMS_MANAGER)
     client = sign_in(app.test_client(), cora)
-    declared = client.post("/console/incidents/new", data={
-        "name": "Checkout failing", "impact": "major", "components": [api.id, web.id],
-        "component_status": "partial_outage"})
+    declared = client.post(
+        "/console/incidents/new",
+        data={
+            "name": "Checkout failing",
+            "impact": "major",
+            "components": [api.id, web.id],
+            "component_status": "partial_outage",
+        },
+    )
     assert declared.status_code == 302
     incident = db.session.query(Incident).filter_by(name="Checkout failing").one()
     public = client.get("/api/v2/incidents/unresolved.json").get_json()
@@ -121,10 +138,14 @@ def test_a_comms_manager_runs_an_incident_from_declaration_to_resolution(app, ma
     page = client.get(f"/console/incidents/{incident.public_id}").get_data(as_text=True)
     assert "Checkout failing" in page and cora.name in page
 
-    client.post(f"/console/incidents/{incident.public_id}/update",
-                data={"status": "identified", "impact": "critical"})
-    client.post(f"/console/incidents/{incident.public_id}/timeline",
-                data={"kind": "key_decision", "body": "Roll back release 42"})
+    client.post(
+        f"/console/incidents/{incident.public_id}/update",
+        data={"status": "identified", "impact": "critical"},
+    )
+    client.post(
+        f"/console/incidents/{incident.public_id}/timeline",
+        data={"kind": "key_decision", "body": "Roll back release 42"},
+    )
     client.post(f"/console/incidents/{incident.public_id}/resolve")
     db.session.expire_all()
     assert incident.status == IncidentStatus.RESOLVED
@@ -134,8 +155,10 @@ def test_a_comms_manager_runs_an_incident_from_declaration_to_resolution(app, ma
     actions = [item["action"] for item in exported["timeline"]]
     assert actions[0] == "incident.declared"
     assert "incident.updated" in actions and "component.status_changed" in actions
-    assert any(item["text"] == "Roll back release 42" and item["kind"] == "key_decision"
-               for item in exported["timeline"])
+    assert any(
+        item["text"] == "Roll back release 42" and item["kind"] == "key_decision"
+        for item in exported["timeline"]
+    )
     markdown = client.get(f"/console/incidents/{incident.public_id}/timeline.md")
     assert "Roll back release 42" in markdown.get_data(as_text=True)
     assert "attachment" in markdown.headers["Content-Disposition"]
@@ -144,13 +167,19 @@ def test_a_comms_manager_runs_an_incident_from_declaration_to_resolution(app, ma
 def test_the_roster_shows_the_incident_manager_holding_every_unassigned_role(app, make):
     im, agent = make_user(Role.INCIDENT_MANAGER), make_user(Role.SUPPORT_AGENT)
     client = sign_in(app.test_client(), im)
-    client.post("/console/incidents/new", data={"name": "Slow", "impact": "minor",
-                                                "component_status": "degraded_performance"})
+    client.post(
+        "/console/incidents/new",
+        data={"name": "Slow", "impact": "minor", "component_status": "degraded_performance"},
+    )
     incident = db.session.query(Incident).filter_by(name="Slow").one()
-    client.post(f"/console/incidents/{incident.public_id}/roster",
-                data={"role": "support_lead", "user": agent.id})
-    client.post(f"/console/incidents/{incident.public_id}/roster",
-                data={"role": "tech_lead", "user": agent.id, "label": "Database workstream"})
+    client.post(
+        f"/console/incidents/{incident.public_id}/roster",
+        data={"role": "support_lead", "user": agent.id},
+    )
+    client.post(
+        f"/console/incidents/{incident.public_id}/roster",
+        data={"role": "tech_lead", "user": agent.id, "label": "Database workstream"},
+    )
     page = client.get(f"/console/incidents/{incident.public_id}").get_data(as_text=True)
     assert "Database workstream" in page
     assert page.count("Incident manager (unassigned)") == 5
@@ -172,9 +201,14 @@ def test_bad_form_input_gets_clear_messages_and_changes_nothing(app, make):
     empty = client.post("/console/incidents/new", data={"name": "", "impact": "severe"})
     assert empty.status_code == 422
     assert "aria-invalid" in empty.get_data(as_text=True)
-    backwards = client.post("/console/maintenance/new", data={
-        "name": "Upgrade", "scheduled_for": "2030-01-02T10:00",
-        "scheduled_until": "2030-01-02T09:00"})
+    backwards = client.post(
+        "/console/maintenance/new",
+        data={
+            "name": "Upgrade",
+            "scheduled_for": "2030-01-02T10:00",
+            "scheduled_until": "2030-01-02T09:00",
+        },
+    )
     assert backwards.status_code == 422
     assert "must end after it starts" in backwards.get_data(as_text=True)
     assert db.session.query(Incident).count() == 0
@@ -182,8 +216,12 @@ def test_bad_form_input_gets_clear_messages_and_changes_nothing(app, make):
 
 def test_unknown_ids_in_console_urls_are_404_not_500(app):
     client = sign_in(app.test_client(), make_user(Role.ADMIN))
-    for url in ["/console/incidents/nope", "/console/incidents/%3Cscript%3E",
-                "/console/catalogue/nope", "/console/incidents/x/timeline.json"]:
+    for url in [
+        "/console/incidents/nope",
+        "/console/incidents/%3Cscript%3E",
+        "/console/catalogue/nope",
+        "/console/incidents/x/timeline.json",
+    ]:
         assert client.get(url).status_code == 404, url
 
 
@@ -191,12 +229,15 @@ def test_hostile_names_are_shown_as_text_in_the_console(app, make):
     admin = make_user(Role.ADMIN)
     client = sign_in(app.test_client(), admin)
     for n, hostile in enumerate(lines("xss.txt")):
-        client.post("/console/incidents/new", data={"name": hostile, "impact": "minor",
-                                                    "component_status": "operational"})
+        client.post(
+            "/console/incidents/new",
+            data={"name": hostile, "impact": "minor", "component_status": "operational"},
+        )
         client.post("/console/catalogue", data={"name": f"{hostile} {n}", "group": 0})
     for incident in db.session.query(Incident).all():
-        assert_harmless_html(client.get(f"/console/incidents/{incident.public_id}")
-                             .get_data(as_text=True))
+        assert_harmless_html(
+            client.get(f"/console/incidents/{incident.public_id}").get_data(as_text=True)
+        )
     assert_harmless_html(client.get("/console/").get_data(as_text=True))
     assert_harmless_html(client.get("/console/catalogue").get_data(as_text=True))
 
@@ -204,11 +245,25 @@ def test_hostile_names_are_shown_as_text_in_the_console(app, make):
 def test_an_admin_manages_accounts_and_the_catalogue(app):
     admin = make_user(Role.ADMIN)
     client = sign_in(app.test_client(), admin)
-    created = client.post("/console/users", data={"email": "new@example.com", "name": "New",
-                                                  "role": "social_lead", "password": PASSWORD})
+    created = client.post(
+        "/console/users",
+        data={
+            "email": "new@example.com",
+            "name": "New",
+            "role": "social_lead",
+            "password": PASSWORD,
+        },
+    )
     assert created.status_code == 302
-    duplicate = client.post("/console/users", data={"email": "NEW@example.com", "name": "Again",
-                                                    "role": "social_lead", "password": PASSWORD})
+    duplicate = client.post(
+        "/console/users",
+        data={
+            "email": "NEW@example.com",
+            "name": "Again",
+            "role": "social_lead",
+            "password": PASSWORD,
+        },
+    )
     assert duplicate.status_code == 422 and "already exists" in duplicate.get_data(as_text=True)
     client.post("/console/catalogue/groups", data={"name": "Core"})
     client.post("/console/catalogue", data={"name": "Search", "group": 0})

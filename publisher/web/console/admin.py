@@ -11,7 +11,7 @@ from ...services.errors import ServiceError
 from ..access import acting_user, allow
 from . import blueprint
 from .forms import ComponentForm, EditUserForm, GroupForm, NewUserForm
-from .helpers import flash_errors, form_failed
+from .helpers import flash_errors, form_failed, refused
 
 
 @blueprint.route("/users", methods=["GET", "POST"])
@@ -45,7 +45,7 @@ def edit_account(user_id: int):
                 enabled=form.enabled.data,
             )
         except ServiceError as error:
-            flash(error.message, "error")
+            refused(error)
         else:
             flash(_("Account saved."), "info")
     else:

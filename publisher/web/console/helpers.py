@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_wtf import FlaskForm
 
+from ...extensions import db
 from ...services.errors import ServiceError
 
 
@@ -12,9 +13,16 @@ def form_failed(form: FlaskForm, error: ServiceError) -> None:
     """Show a service's refusal on the field it names, or as a message."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
+        db.session.rollback()  # a refused action leaves nothing half-done in the session
         field.errors = [*list(field.errors or []), error.message]
     else:
-        flash(error.message, "error")
+        refused(error)
+
+
+def refused(error: ServiceError) -> None:
+    """Undo what the refused action began and tell the user why."""
+    db.session.rollback()
+    flash(error.message, "error")
 
 
 def back(default_endpoint: str, **values):

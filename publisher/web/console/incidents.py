@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ...services import catalogue, incidents, roster, timeline, users
 from ...services import dashboard as dashboard_service
 from ...services.errors import ServiceError
-from ...services.permissions import RESPONDERS, Can, allowed
+from ...services.permissions import RESPONDERS, Can, allowed, require
 from ..access import STAFF, acting_user, allow
 from . import blueprint
 from .forms import (
@@ -90,6 +90,7 @@ def resolve(public_id: str):
 @allow(STAFF)
 def assign_role(public_id: str):
     item = incidents.get_incident(public_id)
+    require(acting_user(), Can.ASSIGN_ROSTER, item)  # a 403 before any form error
     form = _assign_form()
     if not form.validate_on_submit():
         return _render_incident(item, assign_form=form), 422
@@ -108,6 +109,7 @@ def assign_role(public_id: str):
 @allow(STAFF)
 def unassign_role(public_id: str, assignment_id: int):
     item = incidents.get_incident(public_id)
+    require(acting_user(), Can.ASSIGN_ROSTER, item)
     if ConfirmForm().validate_on_submit():
         roster.unassign(acting_user(), item, assignment_id)
         flash(_("Role removed; the incident manager holds it again."), "info")
@@ -118,6 +120,7 @@ def unassign_role(public_id: str, assignment_id: int):
 @allow(STAFF)
 def add_timeline_entry(public_id: str):
     item = incidents.get_incident(public_id)
+    require(acting_user(), Can.WRITE_TIMELINE, item)
     form = TimelineEntryForm()
     if not form.validate_on_submit():
         flash_errors(form)
