@@ -118,6 +118,20 @@ class QueryCounter:
 
 
 @pytest.fixture
+def uncached_queries(client, count_queries):
+    """`uncached_queries(path)`: SQL statements a GET of `path` costs with a cold cache."""
+
+    def measure(path: str) -> int:
+        cache.clear()
+        db.session.expire_all()
+        with count_queries() as counter:
+            assert client.get(path).status_code == 200
+        return counter.count
+
+    return measure
+
+
+@pytest.fixture
 def count_queries(app):
     """`with count_queries() as counter:` counts SQL statements sent to the database."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
+
 from publisher.extensions import db
 from publisher.models import (
     Audience,
@@ -17,6 +19,9 @@ from publisher.models import (
     MaintenanceStatus,
     Message,
     MessageState,
+    bump_page_version,
+    incident_component,
+    new_public_id,
     utcnow,
 )
 from publisher.services.updates import record_published_update
@@ -129,3 +134,78 @@ class Factory:
         db.session.add(message)
         db.session.commit()
         return message
+
+    # ------------------------------------------------------------ bulk, for query counts
+
+    def many_components(
+        self, count: int, first_position: int = 100, group: ComponentGroup | None = None
+    ) -> list[Component]:
+        created = utcnow() - timedelta(days=120)
+        components = [
+            Component(
+                name=f"Service {first_position + n}",
+                position=first_position + n,
+                group=group,
+                created_at=created,
+                updated_at=created,
+            )
+            for n in range(count)
+        ]
+        db.session.add_all(components)
+        db.session.commit()
+        return components
+
+    def past_incidents(
+        self,
+        count: int,
+        newest_at: datetime | None = None,
+        every: timedelta = timedelta(hours=1),
+        components: list[Component] | None = None,
+    ) -> None:
+        """Resolved incidents with one public update each, in three bulk INSERTs."""
+        newest_at = newest_at or utcnow() - timedelta(hours=2)
+        rows = [_past_incident(newest_at - every * n) for n in range(count)]
+        ids = db.session.scalars(
+            insert(Incident).returning(Incident.id, sort_by_parameter_order=True), rows
+        ).all()
+        db.session.execute(
+            insert(Message), [_resolution(i, r) for i, r in zip(ids, rows, strict=True)]
+        )
+        if components:
+            links = [
+                {"incident_id": i, "component_id": components[n % len(components)].id}
+                for n, i in enumerate(ids)
+            ]
+            db.session.execute(insert(incident_component), links)
+        bump_page_version(db.session)  # bulk INSERTs bypass the flush hook
+        db.session.commit()
+
+
+def _past_incident(began: datetime) -> dict:
+    return dict(
+        public_id=new_public_id(),
+        kind=IncidentKind.INCIDENT,
+        name=f"Past incident {began:%F %T}",
+        impact=Impact.MINOR,
+        status=IncidentStatus.RESOLVED,
+        started_at=began,
+        created_at=began,
+        updated_at=began,
+        resolved_at=began + timedelta(minutes=30),
+        auto_transition=False,
+    )
+
+
+def _resolution(incident_id: int, incident: dict) -> dict:
+    at = incident["resolved_at"]
+    return dict(
+        public_id=new_public_id(),
+        incident_id=incident_id,
+        audience=Audience.PUBLIC,
+        state=MessageState.PUBLISHED,
+        incident_status=IncidentStatus.RESOLVED,
+        body="Resolved.",
+        published_at=at,
+        created_at=at,
+        updated_at=at,
+    )

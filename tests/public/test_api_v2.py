@@ -13,24 +13,16 @@ import pytest
 from babel.support import NullTranslations
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from sqlalchemy import func, insert, select
 
-from publisher.extensions import db
 from publisher.models import (
     Audience,
-    Component,
     ComponentStatus,
     Impact,
-    Incident,
-    IncidentKind,
     IncidentStatus,
     MessageState,
-    bump_page_version,
     utcnow,
 )
-from publisher.models import Message as MessageRow
 from publisher.services import demo, maintenance
-from publisher.web.public.caching import cache
 
 SCHEMAS = Path(__file__).parent.parent / "schemas" / "statuspage"
 ENDPOINTS = {
@@ -101,6 +93,9 @@ def walk(value):
             yield from walk(item)
 
 
+SUMMARY = "/api/v2/summary.json"
+
+
 @pytest.fixture
 def page(make):
     """Demo-like data: grouped components, incidents active and resolved, maintenance."""
@@ -149,69 +144,6 @@ def page(make):
         running=running,
         finished=finished,
     )
-
-
-def add_components(count: int, first_position: int = 100) -> None:
-    created = utcnow() - timedelta(days=10)
-    db.session.add_all(
-        Component(
-            name=f"Service {n}", position=first_position + n, created_at=created, updated_at=created
-        )
-        for n in range(count)
-    )
-    db.session.commit()
-
-
-def add_past_incidents(count: int) -> None:
-    """Resolved incidents with one published update each, as two bulk INSERTs and one commit."""
-    start = utcnow() - timedelta(days=count // 10 + 30)
-    first = db.session.scalar(select(func.count()).select_from(Incident))
-    incidents = [_past_incident(first + n, start + timedelta(hours=n)) for n in range(count)]
-    ids = db.session.scalars(
-        insert(Incident).returning(Incident.id, sort_by_parameter_order=True), incidents
-    ).all()
-    db.session.execute(
-        insert(MessageRow),
-        [_resolution(incident_id, row) for incident_id, row in zip(ids, incidents, strict=True)],
-    )
-    bump_page_version(db.session)
-    db.session.commit()
-
-
-def _past_incident(n: int, began) -> dict:
-    return dict(
-        public_id=f"past{n:08d}",
-        kind=IncidentKind.INCIDENT,
-        name=f"Past incident {n}",
-        impact=Impact.MINOR,
-        status=IncidentStatus.RESOLVED,
-        started_at=began,
-        created_at=began,
-        updated_at=began,
-        resolved_at=began + timedelta(minutes=30),
-    )
-
-
-def _resolution(incident_id: int, incident: dict) -> dict:
-    began = incident["started_at"]
-    return dict(
-        public_id=f"m{incident['public_id']}",
-        incident_id=incident_id,
-        audience=Audience.PUBLIC,
-        state=MessageState.PUBLISHED,
-        incident_status=IncidentStatus.RESOLVED,
-        body="Resolved.",
-        published_at=began,
-        created_at=began,
-        updated_at=began,
-    )
-
-
-def summary_queries(client, count_queries, path: str = "/api/v2/summary.json") -> int:
-    cache.clear()
-    with count_queries() as counter:
-        assert client.get(path).status_code == 200
-    return counter.count
 
 
 # ---------------------------------------------------------------- shape
@@ -377,8 +309,8 @@ def test_incidents_lists_resolved_and_unresolved_incidents_but_no_maintenance(cl
     assert resolved["status"] == "resolved" and resolved["resolved_at"] is not None
 
 
-def test_incidents_lists_only_the_fifty_most_recent(client, page):
-    add_past_incidents(60)
+def test_incidents_lists_only_the_fifty_most_recent(client, page, make):
+    make.past_incidents(60, newest_at=utcnow() - timedelta(days=30))
     incidents = get_json(client, "/api/v2/incidents.json")["incidents"]
     assert len(incidents) == 50
     assert incidents[0]["name"] == "Elevated API errors"
@@ -517,22 +449,26 @@ def test_an_unknown_api_path_is_a_json_404(client):
 # ---------------------------------------------------------------- query counts
 
 
-def test_summary_costs_the_same_queries_for_10_or_500_components(client, page, count_queries):
-    add_components(6)  # the page fixture has 4
-    few = summary_queries(client, count_queries)
-    add_components(490, first_position=1000)
-    assert summary_queries(client, count_queries) == few
+def test_summary_costs_the_same_queries_for_10_or_500_components(
+    client, page, make, uncached_queries
+):
+    make.many_components(6)  # the page fixture has 4
+    few = uncached_queries(SUMMARY)
+    make.many_components(490, first_position=1000)
+    assert uncached_queries(SUMMARY) == few
     components = get_json(client, "/api/v2/summary.json")["components"]
     assert len([c for c in components if not c["group"]]) == 500
 
 
-def test_summary_costs_the_same_queries_for_10_or_5000_past_incidents(client, page, count_queries):
-    add_past_incidents(8)
-    few = summary_queries(client, count_queries)
-    recent = summary_queries(client, count_queries, "/api/v2/incidents.json")
-    add_past_incidents(4990)
-    assert summary_queries(client, count_queries) == few
-    assert summary_queries(client, count_queries, "/api/v2/incidents.json") == recent
+def test_summary_costs_the_same_queries_for_10_or_5000_past_incidents(
+    client, page, make, uncached_queries
+):
+    make.past_incidents(8, newest_at=utcnow() - timedelta(days=30))
+    few = uncached_queries(SUMMARY)
+    recent = uncached_queries("/api/v2/incidents.json")
+    make.past_incidents(4990, newest_at=utcnow() - timedelta(days=31))
+    assert uncached_queries(SUMMARY) == few
+    assert uncached_queries("/api/v2/incidents.json") == recent
 
 
 def test_a_cached_response_costs_one_query(client, page, count_queries):

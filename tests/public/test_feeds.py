@@ -14,16 +14,11 @@ import pytest
 from publisher.extensions import db
 from publisher.models import (
     Audience,
-    Component,
-    Impact,
-    Incident,
     IncidentStatus,
-    Message,
     MessageState,
     utcnow,
 )
 from publisher.services.updates import record_published_update
-from publisher.web.public.caching import cache
 
 HOSTILE = [
     line for line in Path("/work/shared/corpus/xss.txt").read_text().splitlines() if line.strip()
@@ -108,11 +103,12 @@ def test_feed_updated_time_is_the_page_update_time(client, make):
 
 
 def test_feed_lists_the_fifty_most_recent_incidents(client, make):
-    bulk_history(55, start=utcnow())
+    newest = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    make.past_incidents(55, newest_at=newest)
     parsed, _ = fetch(client, "/history.atom")
     assert len(parsed.entries) == 50
-    assert parsed.entries[0].title == "Past incident 0"
-    assert parsed.entries[-1].title == "Past incident 49"
+    assert parsed.entries[0].title == f"Past incident {newest:%F %T}"
+    assert parsed.entries[-1].title == f"Past incident {newest - timedelta(hours=49):%F %T}"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -249,61 +245,16 @@ def test_control_characters_in_names_do_not_break_the_feed(client, make):
 # ---------------------------------------------------------------- cost
 
 
-def bulk_components(count: int, offset: int = 0) -> None:
-    db.session.add_all(
-        [Component(name=f"Component {n}", position=n) for n in range(offset, offset + count)]
-    )
-    db.session.commit()
-
-
-def bulk_history(count: int, start: datetime, component: Component | None = None) -> None:
-    """Resolved incidents, one public update each, newest first from `start`: one commit."""
-    rows = []
-    for n in range(count):
-        at = start - timedelta(hours=n + 1)
-        incident = Incident(
-            name=f"Past incident {n}",
-            impact=Impact.MINOR,
-            status=IncidentStatus.RESOLVED,
-            started_at=at,
-            created_at=at,
-            updated_at=at,
-            resolved_at=at + timedelta(minutes=30),
-            components=[component] if component else [],
-        )
-        message = Message(
-            incident=incident,
-            audience=Audience.PUBLIC,
-            state=MessageState.PUBLISHED,
-            incident_status=IncidentStatus.RESOLVED,
-            body=f"Fixed number {n}.",
-            published_at=at,
-            created_at=at,
-            updated_at=at,
-        )
-        rows += [incident, message]
-    db.session.add_all(rows)
-    db.session.commit()
-
-
-def queries_for(client, count_queries, path: str) -> int:
-    cache.clear()
-    db.session.expire_all()
-    with count_queries() as counter:
-        assert client.get(path).status_code == 200
-    return counter.count
-
-
-def test_feed_queries_do_not_grow_with_components_or_incidents(client, make, count_queries):
+def test_feed_queries_do_not_grow_with_components_or_incidents(client, make, uncached_queries):
     group = make.group()
     watched = make.component("Watched", group=group)
-    bulk_components(9)
-    bulk_history(10, start=utcnow(), component=watched)
+    make.many_components(9)
+    make.past_incidents(10, components=[watched])
     paths = ["/history.atom", f"/components/{watched.public_id}/history.rss"]
-    small = [queries_for(client, count_queries, path) for path in paths]
+    small = [uncached_queries(path) for path in paths]
 
-    bulk_components(490, offset=9)
-    bulk_history(4990, start=utcnow() - timedelta(days=30), component=watched)
-    large = [queries_for(client, count_queries, path) for path in paths]
+    make.many_components(490, first_position=1000)
+    make.past_incidents(4990, newest_at=utcnow() - timedelta(days=30), components=[watched])
+    large = [uncached_queries(path) for path in paths]
     assert large == small
     assert max(small) <= 12

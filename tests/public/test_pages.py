@@ -14,20 +14,16 @@ from markupsafe import escape
 from publisher.extensions import db
 from publisher.models import (
     Audience,
-    Component,
-    ComponentGroup,
     ComponentStatus,
     Impact,
     Incident,
     IncidentStatus,
     MaintenanceStatus,
-    Message,
     MessageState,
     utcnow,
 )
 from publisher.services import demo
 from publisher.services.updates import record_published_update
-from publisher.web.public.caching import cache
 
 HOSTILE = [
     line for line in Path("/work/shared/corpus/xss.txt").read_text().splitlines() if line.strip()
@@ -368,71 +364,29 @@ def test_a_newly_published_update_shows_right_away(client, make):
     assert "Rolled back." in html and "Second problem" in html
 
 
-def _queries(client, count_queries, path: str = "/") -> int:
-    cache.clear()
-    db.session.expire_all()
-    with count_queries() as counter:
-        assert client.get(path).status_code == 200
-    return counter.count
+def test_the_status_page_costs_the_same_queries_for_10_or_500_components(make, uncached_queries):
+    make.many_components(10, group=make.group("Group A"))
+    few = uncached_queries("/")
+    make.many_components(490, first_position=1000, group=make.group("Group B", position=1))
+    assert uncached_queries("/") == few
 
 
-def _add_components(n: int, start: int) -> list[Component]:
-    group = ComponentGroup(name=f"Group {start}", position=start)
-    components = [
-        Component(name=f"C{start + i}", position=start + i, group=group) for i in range(n)
-    ]
-    db.session.add_all([group, *components])
-    db.session.commit()
-    return components
-
-
-def _add_past_incidents(n: int, components: list[Component], every: timedelta) -> None:
-    now = utcnow()
-    items = []
-    for i in range(n):
-        began = now - every * i - timedelta(hours=2)
-        items.append(
-            Incident(
-                name=f"Past {i}",
-                impact=Impact.MINOR,
-                status=IncidentStatus.RESOLVED,
-                started_at=began,
-                created_at=began,
-                resolved_at=began + timedelta(hours=1),
-                components=[components[i % len(components)]],
-                messages=[
-                    Message(
-                        audience=Audience.PUBLIC,
-                        state=MessageState.PUBLISHED,
-                        incident_status=IncidentStatus.RESOLVED,
-                        body="Fixed.",
-                        published_at=began + timedelta(hours=1),
-                    )
-                ],
-            )
-        )
-    db.session.add_all(items)
-    db.session.commit()
-
-
-def test_the_status_page_costs_the_same_queries_for_10_or_500_components(client, count_queries):
-    _add_components(10, 0)
-    few = _queries(client, count_queries)
-    _add_components(490, 10)
-    assert _queries(client, count_queries) == few
-
-
-# Every 3 hours puts ~720 incidents in the uptime window; one a day is years of history.
-# (selectinload batches by 500, so a single history page with more than 500 incidents
-# would cost one query more per batch.)
+# Every 3 hours puts ~720 incidents in the uptime window and 2,000 on the first history
+# pages; one a day is years of history.
 @pytest.mark.parametrize(
-    ("path", "every"), [("/", timedelta(hours=3)), ("/history", timedelta(days=1))]
+    ("path", "every"),
+    [
+        ("/", timedelta(hours=3)),
+        ("/history", timedelta(days=1)),
+        ("/history", timedelta(minutes=20)),
+    ],
 )
 def test_pages_cost_the_same_queries_for_10_or_2000_past_incidents(
-    client, count_queries, path, every
+    make, uncached_queries, path, every
 ):
-    components = _add_components(10, 0)
-    _add_past_incidents(10, components, every)
-    few = _queries(client, count_queries, path)
-    _add_past_incidents(1990, components, every)
-    assert _queries(client, count_queries, path) == few
+    components = make.many_components(10)
+    make.past_incidents(10, every=every, components=components)
+    few = uncached_queries(path)
+    oldest = utcnow() - timedelta(hours=2) - every * 10
+    make.past_incidents(1990, newest_at=oldest, every=every, components=components)
+    assert uncached_queries(path) == few
