@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .models import Role, utcnow
-from .services import demo, users
+from .services import demo, tokens, users
 from .services.errors import ServiceError
 
 herald = AppGroup("herald", help="Herald operator commands.")
@@ -46,6 +46,21 @@ def create_user_command(email: str, name: str, role: str, password: str | None) 
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Created {user.email} ({user.role}).")
+
+
+@herald.command("create-token")
+@click.option("--email", required=True, help="The account the token acts as.")
+@click.option("--name", default="cli", show_default=True, help="A name to recognise it by.")
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for an account and print it (shown only this once)."""
+    user = users.find_by_email(email)
+    if user is None or not user.is_enabled:
+        raise click.ClickException(f"No enabled account with the address {email}.")
+    try:
+        _token, plaintext = tokens.create_token(user, name)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(plaintext)
 
 
 @herald.command("worker")

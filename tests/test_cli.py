@@ -50,3 +50,18 @@ def test_demo_loads_a_realistic_page_into_an_empty_database_only(runner, app):
     assert db.session.scalar(select(func.count()).select_from(Incident)) == 17
     refused = runner.invoke(args=["herald", "demo"])
     assert refused.exit_code != 0
+
+
+def test_create_token_prints_a_working_token_once(runner, app):
+    users.create_user("bot@example.com", "Bot", "comms_manager", "a-long-enough-password")
+    result = runner.invoke(args=["herald", "create-token", "--email", "bot@example.com"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    response = app.test_client().get("/api/v1/incidents",
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_create_token_refuses_an_unknown_account(runner):
+    result = runner.invoke(args=["herald", "create-token", "--email", "ghost@example.com"])
+    assert result.exit_code != 0 and "No enabled account" in result.output
