@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-if not CORPUS_DIR.exists():  # a clone placed elsewhere: look beside the checkout
-    CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+# shared/ sits beside the checkout (here and in CI); HERALD_SHARED_DIR overrides.
+SHARED_DIR = Path(
+    os.environ.get("HERALD_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
+CORPUS_DIR = SHARED_DIR / "corpus"
 
 DANGEROUS_SCHEMES = ("javascript:", "data:", "vbscript:")
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "srcset", "poster"}

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
 from publisher.models import ComponentStatus
 
-HOSTILE = [
-    line for line in Path("/work/shared/corpus/xss.txt").read_text().splitlines() if line.strip()
-]
+from ..corpus import lines
+
+HOSTILE = lines("xss.txt")
 SVG = "{http://www.w3.org/2000/svg}"
 COLOURS = {
     ComponentStatus.OPERATIONAL: ("#4c1", "Operational"),

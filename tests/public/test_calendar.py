@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from pathlib import Path
 
 from icalendar import Calendar
 
@@ -11,9 +10,9 @@ from publisher.extensions import db
 from publisher.models import Audience, IncidentStatus, MaintenanceStatus, MessageState, utcnow
 from publisher.services.updates import record_published_update
 
-HOSTILE = [
-    line for line in Path("/work/shared/corpus/xss.txt").read_text().splitlines() if line.strip()
-]
+from ..corpus import lines
+
+HOSTILE = lines("xss.txt")
 
 
 def fetch_calendar(client) -> Calendar:

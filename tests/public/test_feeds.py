@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from xml.etree import ElementTree
 
 import feedparser
@@ -20,9 +19,9 @@ from publisher.models import (
 )
 from publisher.services.updates import record_published_update
 
-HOSTILE = [
-    line for line in Path("/work/shared/corpus/xss.txt").read_text().splitlines() if line.strip()
-]
+from ..corpus import lines
+
+HOSTILE = lines("xss.txt")
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 from html.parser import HTMLParser
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from markupsafe import escape
@@ -25,9 +24,9 @@ from publisher.models import (
 from publisher.services import demo
 from publisher.services.updates import record_published_update
 
-HOSTILE = [
-    line for line in Path("/work/shared/corpus/xss.txt").read_text().splitlines() if line.strip()
-]
+from ..corpus import lines
+
+HOSTILE = lines("xss.txt")
 BANNERS = [
     (ComponentStatus.OPERATIONAL, "ok", "All Systems Operational"),
     (ComponentStatus.DEGRADED_PERFORMANCE, "minor", "Minor Service Outage"),
