@@ -18,8 +18,10 @@ from .enums import (
     IncidentKind,
     MessageState,
 )
+from .user import User
 
 if TYPE_CHECKING:
+    from .composer import MessageVariant, ReviewEvent
     from .staff import RosterAssignment
 
 incident_component = Table(
@@ -48,6 +50,8 @@ class Incident(PublicMixin, PublicIdMixin, TimestampMixin, Base):
     scheduled_until: Mapped[datetime | None] = mapped_column()
     # When true, maintenance starts and completes itself and moves its components.
     auto_transition: Mapped[bool] = mapped_column(default=True)
+    # When the next public update is promised (set at publish; the console flags it overdue).
+    next_update_due_at: Mapped[datetime | None] = mapped_column()
 
     components: Mapped[list[Component]] = relationship(
         secondary=incident_component, order_by="Component.position"
@@ -83,10 +87,42 @@ class Message(PublicIdMixin, TimestampMixin, Base):
     incident_status: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None] = mapped_column(index=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # Who last changed the content; they may not approve it either.
+    last_editor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    publish_at: Mapped[datetime | None] = mapped_column(index=True)
+    approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # The content hash the approval covers; any edit changes the hash and voids it.
+    approved_hash: Mapped[str | None] = mapped_column(String(64))
+    emergency_reason: Mapped[str | None] = mapped_column(Text)
+    # A revision of a published update replaces it on the page, shown as edited.
+    revision_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    superseded_at: Mapped[datetime | None] = mapped_column()
+    # Optimistic lock: two people acting at once, exactly one wins.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
     incident: Mapped[Incident] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    revision_of: Mapped[Message | None] = relationship(remote_side=[id])
     component_changes: Mapped[list[MessageComponentChange]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="MessageComponentChange.id"
+    )
+    variants: Mapped[list[MessageVariant]] = relationship(
+        cascade="all, delete-orphan", order_by="MessageVariant.id"
+    )
+    review_events: Mapped[list[ReviewEvent]] = relationship(
+        cascade="all, delete-orphan", order_by="ReviewEvent.id"
     )
 
     @property

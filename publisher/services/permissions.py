@@ -22,6 +22,12 @@ class Can(StrEnum):
     ASSIGN_ROSTER = "assign_roster"
     WRITE_TIMELINE = "write_timeline"
     ADMINISTER = "administer"  # accounts, component catalogue
+    DRAFT = "draft"  # write and edit updates (all of their text)
+    EDIT_SOCIAL = "edit_social"  # edit the X, Mastodon and Bluesky variants
+    APPROVE = "approve"
+    PUBLISH = "publish"  # publish or schedule what someone else approved
+    EMERGENCY_PUBLISH = "emergency_publish"  # publish without a second person, with a reason
+    MANAGE_TEMPLATES = "manage_templates"
 
 
 STAFF = frozenset(Role)
@@ -42,11 +48,24 @@ GRANTS: dict[Can, frozenset[Role]] = {
         }
     ),
     Can.ADMINISTER: frozenset({Role.ADMIN}),
+    Can.DRAFT: RESPONDERS,
+    Can.EDIT_SOCIAL: RESPONDERS | {Role.SOCIAL_LEAD},
+    Can.APPROVE: frozenset({Role.ADMIN, Role.INCIDENT_MANAGER}),
+    Can.PUBLISH: RESPONDERS,
+    Can.EMERGENCY_PUBLISH: frozenset({Role.INCIDENT_MANAGER}),
+    Can.MANAGE_TEMPLATES: frozenset({Role.ADMIN, Role.COMMS_MANAGER}),
 }
 # Within an incident, these roster roles may also do the following.
 ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
     Can.ASSIGN_ROSTER: frozenset({RosterRole.INCIDENT_MANAGER}),
     Can.WRITE_TIMELINE: frozenset(RosterRole),
+    Can.DRAFT: frozenset({RosterRole.COMMS_MANAGER, RosterRole.COMMS_EXTERNAL,
+                          RosterRole.COMMS_INTERNAL}),
+    Can.EDIT_SOCIAL: frozenset({RosterRole.SOCIAL_LEAD}),
+    Can.APPROVE: frozenset({RosterRole.INCIDENT_MANAGER}),
+    Can.PUBLISH: frozenset({RosterRole.COMMS_MANAGER, RosterRole.COMMS_EXTERNAL,
+                            RosterRole.COMMS_INTERNAL}),
+    Can.EMERGENCY_PUBLISH: frozenset({RosterRole.INCIDENT_MANAGER}),
 }
 
 

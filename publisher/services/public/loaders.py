@@ -256,6 +256,7 @@ def _public_updates(incident_ids: Select) -> dict[int, list[UpdateView]]:
             Message.incident_id.in_(incident_ids),
             Message.audience == Audience.PUBLIC,
             Message.state == MessageState.PUBLISHED,
+            Message.superseded_at.is_(None),  # an edited update shows its latest revision
         )
         .order_by(Message.published_at.desc(), Message.id.desc())
         .options(
@@ -276,6 +277,7 @@ def _update_view(message: Message) -> UpdateView:
         created_at=message.published_at,
         updated_at=message.updated_at,
         display_at=message.published_at,
+        edited=message.revision_of_id is not None,
         affected_components=[
             AffectedComponent(
                 code=change.component.public_id,

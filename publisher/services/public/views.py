@@ -143,6 +143,7 @@ class UpdateView:
     updated_at: datetime
     display_at: datetime
     affected_components: list[AffectedComponent]
+    edited: bool = False
 
     @property
     def body_html(self):

@@ -1,0 +1,85 @@
+"""Shared steps of every composer action: loading, the review trail, committing safely."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from ...extensions import db
+from ...models import Message, MessageComponentChange, ReviewAction, ReviewEvent, User, utcnow
+from .. import audit
+from ..errors import Conflict, NotFound
+from .content import content_hash
+
+
+def get_message(public_id: str) -> Message:
+    message = db.session.scalar(
+        select(Message)
+        .where(Message.public_id == public_id)
+        .options(
+            selectinload(Message.variants),
+            selectinload(Message.component_changes).joinedload(MessageComponentChange.component),
+            selectinload(Message.review_events),
+        )
+    )
+    if message is None:
+        raise NotFound(_("There is no update with that id."))
+    return message
+
+
+def check_version(message: Message, expected_version: int | None) -> None:
+    """Refuse an action taken on a stale view of the message."""
+    if expected_version is not None and expected_version != message.version:
+        raise Conflict(
+            _("Someone else changed this update since you opened it. Reload it and try again.")
+        )
+
+
+def check_state(message: Message, allowed, doing: str) -> None:
+    if message.state not in allowed:
+        raise Conflict(
+            _(
+                "This update is %(state)s, so it cannot be %(doing)s.",
+                state=str(message.state).replace("_", " "),
+                doing=doing,
+            )
+        )
+
+
+def record(
+    message: Message, actor: User | None, action: ReviewAction, comment: str | None = None
+) -> None:
+    """Add a step to the review trail and the incident's audit timeline."""
+    digest = content_hash(message)
+    message.review_events.append(
+        ReviewEvent(
+            actor_id=actor.id if actor else None,
+            action=action,
+            comment=comment,
+            content_hash=digest,
+            at=utcnow(),
+        )
+    )
+    audit.record(
+        actor,
+        f"message.{action}",
+        message,
+        incident=message.incident,
+        after={"state": message.state, "hash": digest[:12], "comment": comment},
+    )
+
+
+def commit_or_conflict() -> None:
+    """Commit; if another person's action won the race, say so instead of failing."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(
+            _(
+                "Someone else acted on this update at the same moment, and their "
+                "action went first. Reload it to see where it stands."
+            )
+        ) from None

@@ -1,0 +1,175 @@
+"""Publishing: now, at a scheduled time, or in an emergency; deliveries in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import (
+    Audience,
+    Channel,
+    ChannelKind,
+    Delivery,
+    Impact,
+    IncidentStatus,
+    MaintenanceStatus,
+    Message,
+    MessageState,
+    ReviewAction,
+    User,
+    utcnow,
+)
+from ..components import apply_status
+from ..errors import Conflict, InvalidInput
+from ..permissions import Can, require
+from ..updates import apply_incident_status
+from .common import check_state, check_version, commit_or_conflict, record
+from .content import content_hash
+
+# When the next update is promised by default, by impact.
+NEXT_UPDATE_AFTER = {
+    Impact.CRITICAL: timedelta(minutes=30),
+    Impact.MAJOR: timedelta(minutes=60),
+    Impact.MINOR: timedelta(hours=2),
+    Impact.NONE: timedelta(hours=4),
+    Impact.MAINTENANCE: timedelta(hours=4),
+}
+# Outlets that cannot edit a post: a revision goes out there as a correction post.
+# (Mastodon edits its post in place; a webhook receiver just gets the new payload.)
+CANNOT_EDIT = frozenset({ChannelKind.X, ChannelKind.BLUESKY, ChannelKind.EMAIL, ChannelKind.SLACK})
+CLOSING_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, MaintenanceStatus.COMPLETED)
+MAX_REASON = 2000
+
+
+def publish(
+    actor: User,
+    message: Message,
+    *,
+    expected_version: int | None = None,
+    next_update_in: timedelta | None = None,
+) -> Message:
+    """Publish an approved update whose content is still exactly what was approved."""
+    require(actor, Can.PUBLISH, message.incident)
+    check_version(message, expected_version)
+    check_state(message, (MessageState.APPROVED,), _("published"))
+    _check_approval(message)
+    _publish(message, actor, utcnow(), next_update_in)
+    commit_or_conflict()
+    return message
+
+
+def schedule(
+    actor: User, message: Message, publish_at: datetime, *, expected_version: int | None = None
+) -> Message:
+    require(actor, Can.PUBLISH, message.incident)
+    check_version(message, expected_version)
+    check_state(message, (MessageState.APPROVED,), _("scheduled"))
+    _check_approval(message)
+    if publish_at.tzinfo is None or publish_at <= utcnow():
+        raise InvalidInput(_("Choose a time in the future."), field="publish_at")
+    message.state, message.publish_at = MessageState.SCHEDULED, publish_at
+    record(message, actor, ReviewAction.SCHEDULED)
+    commit_or_conflict()
+    return message
+
+
+def emergency_publish(
+    actor: User, message: Message, *, reason: str, expected_version: int | None = None
+) -> Message:
+    """An incident manager publishes without a second person; the reason goes on record."""
+    require(actor, Can.EMERGENCY_PUBLISH, message.incident)
+    check_version(message, expected_version)
+    check_state(
+        message,
+        (
+            MessageState.DRAFT,
+            MessageState.CHANGES_REQUESTED,
+            MessageState.IN_REVIEW,
+            MessageState.APPROVED,
+        ),
+        _("published"),
+    )
+    reason = " ".join((reason or "").split())
+    if len(reason) < 10 or len(reason) > MAX_REASON:
+        raise InvalidInput(
+            _(
+                "Give the reason for publishing without review (10 to %(n)d characters).",
+                n=MAX_REASON,
+            ),
+            field="reason",
+        )
+    message.emergency_reason = reason
+    _publish(message, actor, utcnow(), None, ReviewAction.EMERGENCY_PUBLISHED, reason)
+    commit_or_conflict()
+    return message
+
+
+def publish_due(now: datetime) -> list[Message]:
+    """Publish scheduled updates whose time has come (the periodic job); commits once."""
+    due = db.session.scalars(
+        select(Message)
+        .where(Message.state == MessageState.SCHEDULED, Message.publish_at <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    published = []
+    for message in due:
+        if message.approved_hash == content_hash(message):
+            _publish(message, None, now, None)
+            published.append(message)
+    commit_or_conflict()
+    return published
+
+
+def _check_approval(message: Message) -> None:
+    if message.approved_hash != content_hash(message):
+        raise Conflict(_("The update changed after it was approved; it needs approval again."))
+
+
+def _publish(message, actor, now, next_update_in, action=ReviewAction.PUBLISHED, comment=None):
+    incident = message.incident
+    message.state, message.published_at = MessageState.PUBLISHED, now
+    _apply_announced_changes(message, now)
+    if message.revision_of_id is not None:
+        message.revision_of.superseded_at = now
+        message.published_at = message.revision_of.published_at
+    closing = message.incident_status in CLOSING_STATUSES
+    after = next_update_in or NEXT_UPDATE_AFTER.get(incident.impact, timedelta(hours=1))
+    incident.next_update_due_at = None if closing else now + after
+    _write_deliveries(message)
+    record(message, actor, action, comment)
+
+
+def _apply_announced_changes(message: Message, now: datetime) -> None:
+    if message.audience != Audience.PUBLIC:
+        return  # internal updates inform stakeholders; they do not move the public page
+    for change in message.component_changes:
+        change.old_status = change.component.status
+        apply_status(change.component, change.new_status, now, message.incident)
+    apply_incident_status(message.incident, message.incident_status, now)
+
+
+def _write_deliveries(message: Message) -> None:
+    revision = message.revision_of_id is not None
+    for channel in db.session.scalars(select(Channel).where(Channel.enabled.is_(True))):
+        if not _channel_takes(channel, message):
+            continue
+        db.session.add(
+            Delivery(
+                message_id=message.id,
+                channel_id=channel.id,
+                is_correction=revision and channel.kind in CANNOT_EDIT,
+                idempotency_key=f"{message.public_id}-{channel.id}",
+                next_attempt_at=utcnow(),
+            )
+        )
+
+
+def _channel_takes(channel: Channel, message: Message) -> bool:
+    audiences = channel.audiences or ["public"]
+    statuses = channel.statuses or []
+    return str(message.audience) in audiences and (
+        not statuses or message.incident_status in statuses
+    )

@@ -1,0 +1,265 @@
+"""The composer's rules, each with a test that fails without it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from publisher.extensions import db
+from publisher.models import (
+    Audience,
+    Channel,
+    ChannelKind,
+    ComponentStatus,
+    Delivery,
+    IncidentStatus,
+    MessageState,
+    MessageTemplate,
+    Role,
+    RosterRole,
+    utcnow,
+)
+from publisher.services import composer, roster, timeline
+from publisher.services.errors import Conflict, InvalidInput
+from publisher.services.permissions import Forbidden
+from publisher.services.public import find_incident
+
+from ..corpus import lines
+from ..staff import make_user
+
+
+@pytest.fixture
+def team(app):
+    return {role: make_user(role) for role in Role}
+
+
+@pytest.fixture
+def incident(make):
+    return make.incident(components=[make.component("API")])
+
+
+def approved(team, incident, body="We found the cause.", **kwargs):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body=body, **kwargs
+    )
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    composer.approve(
+        team[Role.INCIDENT_MANAGER], message, expected_hash=composer.content_hash(message)
+    )
+    return message
+
+
+@pytest.mark.parametrize("hostile", lines("template.txt"))
+def test_template_text_is_filled_from_a_fixed_list_and_never_evaluated(team, incident, hostile):
+    template = MessageTemplate(
+        name="t", incident_status="identified", body=f"{{incident_name}}: {hostile}"
+    )
+    db.session.add(template)
+    db.session.commit()
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", template=template
+    )
+    assert message.body == f"{incident.name}: {hostile.strip()}"
+
+
+def test_nobody_approves_their_own_update(team, incident):
+    ian = team[Role.INCIDENT_MANAGER]
+    message = composer.create_draft(ian, incident, incident_status="identified", body="Text")
+    composer.submit(ian, message)
+    with pytest.raises(Forbidden):
+        composer.approve(ian, message, expected_hash=composer.content_hash(message))
+
+
+def test_whoever_last_changed_the_text_cannot_approve_it_either(team, incident):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
+    composer.edit_message(team[Role.ADMIN], message, body="Better text")
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    with pytest.raises(Forbidden):
+        composer.approve(team[Role.ADMIN], message, expected_hash=composer.content_hash(message))
+
+
+def test_an_approval_covers_only_the_content_the_reviewer_saw(team, incident):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    with pytest.raises(Conflict):
+        composer.approve(team[Role.INCIDENT_MANAGER], message, expected_hash="0" * 64)
+
+
+def test_an_edit_after_approval_returns_the_update_to_draft(team, incident):
+    message = approved(team, incident)
+    composer.edit_message(team[Role.COMMS_MANAGER], message, body="Changed after approval")
+    assert message.state == MessageState.DRAFT and message.approved_hash is None
+    with pytest.raises(Conflict):
+        composer.publish(team[Role.COMMS_MANAGER], message)
+
+
+def test_a_social_lead_edits_social_variants_but_not_the_body(team, incident):
+    message = approved(team, incident)
+    social = team[Role.SOCIAL_LEAD]
+    composer.edit_message(social, message, variant_texts={"x": "Short post for X"})
+    assert {v.outlet: v.text for v in message.variants}["x"] == "Short post for X"
+    assert message.state == MessageState.DRAFT  # the edit voided the approval
+    with pytest.raises(Forbidden):
+        composer.edit_message(social, message, body="New body")
+
+
+def test_a_variant_over_the_network_limit_is_refused_and_nothing_changes(team, incident):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
+    before = {v.outlet: v.text for v in message.variants}
+    with pytest.raises(InvalidInput) as refused:
+        composer.edit_message(team[Role.COMMS_MANAGER], message, variant_texts={"x": "x" * 281})
+    assert refused.value.field == "variant_x" and "280" in refused.value.message
+    db.session.rollback()
+    assert {v.outlet: v.text for v in message.variants} == before
+
+
+def test_publishing_updates_the_incident_components_page_and_writes_deliveries(team, incident):
+    api = incident.components[0]
+    x = Channel(kind=ChannelKind.X, name="@example")
+    off = Channel(kind=ChannelKind.MASTODON, name="off", enabled=False)
+    internal = Channel(kind=ChannelKind.SLACK, name="#incidents", audiences=["internal"])
+    resolved_only = Channel(kind=ChannelKind.BLUESKY, name="bsky", statuses=["resolved"])
+    db.session.add_all([x, off, internal, resolved_only])
+    message = approved(team, incident, component_statuses={api: "partial_outage"})
+    composer.publish(team[Role.COMMS_MANAGER], message)
+    db.session.expire_all()
+    assert incident.status == IncidentStatus.IDENTIFIED
+    assert api.status == ComponentStatus.PARTIAL_OUTAGE
+    assert message.component_changes[0].old_status == ComponentStatus.OPERATIONAL
+    deliveries = db.session.query(Delivery).all()
+    assert [(d.channel.name, d.state) for d in deliveries] == [("@example", "pending")]
+    assert "We found the cause." in [u.body for u in find_incident(incident.public_id).updates]
+    assert incident.next_update_due_at > utcnow()
+
+
+def test_internal_updates_never_reach_the_public_side(team, incident):
+    slack = Channel(kind=ChannelKind.SLACK, name="#execs", audiences=["internal"])
+    db.session.add(slack)
+    message = approved(team, incident, body="Internal only", audience=Audience.INTERNAL)
+    composer.publish(team[Role.COMMS_MANAGER], message)
+    assert "Internal only" not in [u.body for u in find_incident(incident.public_id).updates]
+    assert [d.channel_id for d in db.session.query(Delivery)] == [slack.id]
+
+
+def test_emergency_publishing_needs_an_incident_manager_and_a_recorded_reason(team, incident):
+    ian = team[Role.INCIDENT_MANAGER]
+    message = composer.create_draft(ian, incident, incident_status="identified", body="Now")
+    with pytest.raises(InvalidInput):
+        composer.emergency_publish(ian, message, reason="")
+    with pytest.raises(Forbidden):
+        composer.emergency_publish(
+            team[Role.COMMS_MANAGER], message, reason="Customers are losing data right now"
+        )
+    composer.emergency_publish(ian, message, reason="Customers are losing data right now")
+    assert message.state == MessageState.PUBLISHED
+    texts = [
+        item.after
+        for item in timeline.timeline(incident)
+        if item.action == "message.emergency_published"
+    ]
+    assert texts and texts[0]["comment"] == "Customers are losing data right now"
+
+
+def test_the_incident_manager_on_the_roster_may_approve_whatever_their_global_role(team, incident):
+    responder = team[Role.RESPONDER]
+    roster.assign(team[Role.ADMIN], incident, RosterRole.INCIDENT_MANAGER, responder)
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    composer.approve(responder, message, expected_hash=composer.content_hash(message))
+    assert message.state == MessageState.APPROVED
+
+
+def test_changes_requested_sends_the_update_back_with_a_comment(team, incident):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    with pytest.raises(InvalidInput):
+        composer.request_changes(team[Role.INCIDENT_MANAGER], message, comment=" ")
+    composer.request_changes(team[Role.INCIDENT_MANAGER], message, comment="Say when")
+    assert message.state == MessageState.CHANGES_REQUESTED
+    assert message.review_events[-1].comment == "Say when"
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    assert message.state == MessageState.IN_REVIEW
+
+
+def test_a_stale_view_cannot_act(team, incident):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
+    seen = message.version
+    composer.edit_message(team[Role.COMMS_MANAGER], message, body="Someone else's edit")
+    with pytest.raises(Conflict):
+        composer.edit_message(team[Role.COMMS_MANAGER], message, body="Mine", expected_version=seen)
+
+
+def test_a_scheduled_update_is_published_by_the_job_when_due(team, incident):
+    from publisher.jobs.periodic import publish_scheduled_updates
+
+    message = approved(team, incident)
+    at = utcnow() + timedelta(minutes=30)
+    composer.schedule(team[Role.COMMS_MANAGER], message, at)
+    publish_scheduled_updates()
+    db.session.expire_all()
+    assert message.state == MessageState.SCHEDULED
+    with time_machine.travel(at + timedelta(seconds=5), tick=False):
+        publish_scheduled_updates()
+    db.session.expire_all()
+    assert message.state == MessageState.PUBLISHED
+
+
+def test_a_revision_replaces_the_update_on_the_page_and_goes_out_as_a_correction(team, incident):
+    db.session.add_all(
+        [
+            Channel(kind=ChannelKind.X, name="@x"),
+            Channel(kind=ChannelKind.MASTODON, name="@m@example.social"),
+        ]
+    )
+    first = approved(team, incident, body="Fixed in ten minutes.")
+    composer.publish(team[Role.COMMS_MANAGER], first)
+    revision = composer.start_revision(team[Role.COMMS_MANAGER], first)
+    composer.edit_message(team[Role.COMMS_MANAGER], revision, body="Fixed in an hour.")
+    composer.submit(team[Role.COMMS_MANAGER], revision)
+    composer.approve(
+        team[Role.INCIDENT_MANAGER], revision, expected_hash=composer.content_hash(revision)
+    )
+    composer.publish(team[Role.COMMS_MANAGER], revision)
+    updates = find_incident(incident.public_id).updates
+    bodies = [(u.body, u.edited) for u in updates]
+    assert ("Fixed in an hour.", True) in bodies
+    assert all(body != "Fixed in ten minutes." for body, _ in bodies)
+    kinds = {
+        d.channel.kind: d.is_correction
+        for d in db.session.query(Delivery)
+        if d.message_id == revision.id
+    }
+    assert kinds == {ChannelKind.X: True, ChannelKind.MASTODON: False}
+
+
+def test_resolving_clears_the_next_update_promise(team, incident):
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="resolved", body="All fixed."
+    )
+    composer.submit(team[Role.COMMS_MANAGER], message)
+    composer.approve(
+        team[Role.INCIDENT_MANAGER], message, expected_hash=composer.content_hash(message)
+    )
+    composer.publish(team[Role.COMMS_MANAGER], message)
+    assert incident.status == IncidentStatus.RESOLVED
+    assert incident.next_update_due_at is None
+
+
+def test_support_agents_and_responders_only_read(team, incident):
+    for role in (Role.SUPPORT_AGENT, Role.RESPONDER):
+        with pytest.raises(Forbidden):
+            composer.create_draft(team[role], incident, incident_status="identified", body="x")
