@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
+    Channel,
+    ChannelKind,
     Component,
     ComponentGroup,
     ComponentStatus,
@@ -19,10 +21,11 @@ from ..models import (
     IncidentKind,
     IncidentStatus,
     MaintenanceStatus,
+    MessageTemplate,
     Role,
     User,
 )
-from . import users
+from . import composer, users
 from .updates import record_published_update
 
 GROUPS = {
@@ -124,6 +127,50 @@ ACTIVE_UPDATES = [
 ]
 
 
+TEMPLATES = [
+    (
+        "Investigating",
+        IncidentStatus.INVESTIGATING,
+        "We are investigating reports of problems with {affected_components}. We will post an "
+        "update by {next_update_time}.",
+    ),
+    (
+        "Investigating: degraded performance",
+        IncidentStatus.INVESTIGATING,
+        "{affected_components} is slower than usual. We are investigating and will post an "
+        "update by {next_update_time}.",
+    ),
+    (
+        "Identified",
+        IncidentStatus.IDENTIFIED,
+        "We have identified the cause of {incident_name} and are working on a fix.",
+    ),
+    (
+        "Monitoring",
+        IncidentStatus.MONITORING,
+        "A fix has been deployed. We are monitoring {affected_components} to make sure it holds.",
+    ),
+    (
+        "Resolved",
+        IncidentStatus.RESOLVED,
+        "{incident_name} has been resolved. {affected_components} is working normally again. "
+        "We are sorry for the trouble.",
+    ),
+    (
+        "Scheduled maintenance reminder",
+        MaintenanceStatus.SCHEDULED,
+        "Reminder: {incident_name} is scheduled. Details: {incident_url}",
+    ),
+]
+DEMO_CHANNELS = [
+    (ChannelKind.X, "@example_status", ["public"]),
+    (ChannelKind.MASTODON, "@status@example.social", ["public"]),
+    (ChannelKind.BLUESKY, "status.example.com", ["public"]),
+    (ChannelKind.SLACK, "#incidents (internal)", ["internal"]),
+    (ChannelKind.EMAIL, "Email subscribers", ["public"]),
+]
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     email: str
@@ -141,10 +188,13 @@ def load_demo(now: datetime, seed: int = 7) -> list[DemoAccount]:
     rng = random.Random(seed)
     components = _components(now)
     _past_incidents(components, now, rng)
-    _active_incident(components, now)
+    active = _active_incident(components, now)
     _scheduled_maintenance(components, now)
+    _templates_and_channels()
     db.session.commit()
-    return _team()
+    accounts = _team()
+    _update_in_review(active)
+    return accounts
 
 
 def _components(now: datetime) -> dict[str, Component]:
@@ -207,7 +257,7 @@ def _resolved_incident(name, impact, affected, status, began, duration) -> None:
         record_published_update(incident, step_status, body, at, statuses)
 
 
-def _active_incident(components: dict[str, Component], now: datetime) -> None:
+def _active_incident(components: dict[str, Component], now: datetime) -> Incident:
     affected = [components["Webhooks"], components["Email notifications"]]
     began = now - timedelta(minutes=95)
     incident = Incident(
@@ -230,6 +280,8 @@ def _active_incident(components: dict[str, Component], now: datetime) -> None:
     ]
     for n, ((status, body), changes) in enumerate(zip(ACTIVE_UPDATES, statuses, strict=True)):
         record_published_update(incident, status, body, began + timedelta(minutes=35 * n), changes)
+    incident.next_update_due_at = now + timedelta(minutes=25)
+    return incident
 
 
 def _scheduled_maintenance(components: dict[str, Component], now: datetime) -> None:
@@ -252,6 +304,28 @@ def _scheduled_maintenance(components: dict[str, Component], now: datetime) -> N
         "minutes during the switch-over; no downtime is expected."
     )
     record_published_update(maintenance, MaintenanceStatus.SCHEDULED, body, now)
+
+
+def _templates_and_channels() -> None:
+    for name, status, body in TEMPLATES:
+        db.session.add(MessageTemplate(name=name, incident_status=status, body=body))
+    # Channels are configured but off: the demo must never post to a real network.
+    for kind, name, audiences in DEMO_CHANNELS:
+        db.session.add(Channel(kind=kind, name=name, audiences=audiences, enabled=False))
+
+
+def _update_in_review(incident: Incident) -> None:
+    """An update by the comms manager, waiting for the incident manager's approval."""
+    comms = users.find_by_email("comms@example.com")
+    message = composer.create_draft(
+        comms,
+        incident,
+        incident_status=IncidentStatus.RESOLVED,
+        body="Webhook and email deliveries are back to normal and the backlog has been "
+        "delivered. We are sorry for the delay.",
+        component_statuses={c: ComponentStatus.OPERATIONAL for c in incident.components},
+    )
+    composer.submit(comms, message, comment="Ready once the queue is empty.")
 
 
 def _team() -> list[DemoAccount]:
