@@ -51,6 +51,12 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "CHANNEL_SECRETS_KEY": _fernet_key(environ.get("CHANNEL_SECRETS_KEY") or None),
+        # Only for tests and local development: lets channels talk to 127.0.0.1.
+        "CHANNELS_ALLOW_LOOPBACK": environ.get("CHANNELS_ALLOW_LOOPBACK") == "1",
+        # Enqueue deliveries when a publish commits (tests switch it off to inspect rows).
+        "DELIVERY_AUTOSTART": True,
+        "DELIVERY_BATCH_SIZE": 200,
         "PUBLIC_CACHE_ENTRIES": 512,
         "HISTORY_MONTHS_PER_PAGE": 3,
         "UPTIME_DAYS": 90,
@@ -87,6 +93,23 @@ def _redis_url(raw: str | None) -> str | None:
         raise ConfigError(
             "REDIS_URL", f"must start with redis://, rediss:// or unix://, not {raw!r}"
         )
+    return raw
+
+
+def _fernet_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        import base64
+
+        if len(base64.urlsafe_b64decode(raw.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            "CHANNEL_SECRETS_KEY",
+            "must be 32 url-safe base64-encoded bytes; make one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+        ) from None
     return raw
 
 

@@ -68,6 +68,8 @@ def app(_schema):
             "RATELIMIT_ENABLED": False,
             "BASE_URL": "http://status.test",
             "PAGE_NAME": "Example Status",
+            # Rows stay pending for tests to inspect; engine tests run the jobs themselves.
+            "DELIVERY_AUTOSTART": False,
         }
     )
     app.test_client_class = IsolatedClient

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from functools import cache
@@ -25,8 +26,8 @@ def lines(name: str) -> list[str]:
 
 
 def header_lines() -> list[str]:
-    """header.txt with its \\r and \\n escapes decoded."""
-    return [ln.replace("\\r", "\r").replace("\\n", "\n") for ln in lines("header.txt")]
+    """header.txt decoded as its comment says (unicode_escape: \\r, \\n, \\u2028, \\x85...)."""
+    return [codecs.decode(line, "unicode_escape") for line in lines("header.txt")]
 
 
 class _MarkupAudit(HTMLParser):

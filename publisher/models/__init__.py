@@ -36,6 +36,7 @@ from .staff import (
     TimelineEntry,
     TimelineKind,
 )
+from .subscriber import Subscriber, SubscriberKind, subscriber_component
 from .user import User
 
 __all__ = [
@@ -72,11 +73,14 @@ __all__ = [
     "Role",
     "RosterAssignment",
     "RosterRole",
+    "Subscriber",
+    "SubscriberKind",
     "TimelineEntry",
     "TimelineKind",
     "User",
     "bump_page_version",
     "incident_component",
     "new_public_id",
+    "subscriber_component",
     "utcnow",
 ]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
 from .user import User
+
+if TYPE_CHECKING:
+    from .incident import Message
 
 
 class Outlet(StrEnum):
@@ -117,6 +120,8 @@ class Channel(TimestampMixin, Base):
     audiences: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["public"])
     statuses: Mapped[list[str]] = mapped_column(JSON, default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Secret settings, encrypted with CHANNEL_SECRETS_KEY (or `env:NAME` references).
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text)
 
 
 class Delivery(TimestampMixin, Base):
@@ -130,6 +135,10 @@ class Delivery(TimestampMixin, Base):
         ForeignKey("message.id", ondelete="CASCADE"), index=True
     )
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
+    # For channels that fan out (email and webhook subscribers): which subscriber.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
+    )
     # A correction post, for outlets that cannot edit what they already published.
     is_correction: Mapped[bool] = mapped_column(default=False)
     state: Mapped[DeliveryState] = mapped_column(
@@ -144,3 +153,4 @@ class Delivery(TimestampMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column()
 
     channel: Mapped[Channel] = relationship()
+    message: Mapped[Message] = relationship()

@@ -59,12 +59,14 @@ GRANTS: dict[Can, frozenset[Role]] = {
 ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
     Can.ASSIGN_ROSTER: frozenset({RosterRole.INCIDENT_MANAGER}),
     Can.WRITE_TIMELINE: frozenset(RosterRole),
-    Can.DRAFT: frozenset({RosterRole.COMMS_MANAGER, RosterRole.COMMS_EXTERNAL,
-                          RosterRole.COMMS_INTERNAL}),
+    Can.DRAFT: frozenset(
+        {RosterRole.COMMS_MANAGER, RosterRole.COMMS_EXTERNAL, RosterRole.COMMS_INTERNAL}
+    ),
     Can.EDIT_SOCIAL: frozenset({RosterRole.SOCIAL_LEAD}),
     Can.APPROVE: frozenset({RosterRole.INCIDENT_MANAGER}),
-    Can.PUBLISH: frozenset({RosterRole.COMMS_MANAGER, RosterRole.COMMS_EXTERNAL,
-                            RosterRole.COMMS_INTERNAL}),
+    Can.PUBLISH: frozenset(
+        {RosterRole.COMMS_MANAGER, RosterRole.COMMS_EXTERNAL, RosterRole.COMMS_INTERNAL}
+    ),
     Can.EMERGENCY_PUBLISH: frozenset({RosterRole.INCIDENT_MANAGER}),
 }
 

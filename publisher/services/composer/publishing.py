@@ -5,23 +5,28 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, insert, or_, select
 
 from ...extensions import db
 from ...models import (
     Audience,
     Channel,
     ChannelKind,
+    Component,
     Delivery,
+    DeliveryState,
     Impact,
     IncidentStatus,
     MaintenanceStatus,
     Message,
     MessageState,
     ReviewAction,
+    Subscriber,
+    SubscriberKind,
     User,
     utcnow,
 )
+from .. import dispatch
 from ..components import apply_status
 from ..errors import Conflict, InvalidInput
 from ..permissions import Can, require
@@ -40,6 +45,8 @@ NEXT_UPDATE_AFTER = {
 # Outlets that cannot edit a post: a revision goes out there as a correction post.
 # (Mastodon edits its post in place; a webhook receiver just gets the new payload.)
 CANNOT_EDIT = frozenset({ChannelKind.X, ChannelKind.BLUESKY, ChannelKind.EMAIL, ChannelKind.SLACK})
+# Channels that send to each matching subscriber rather than to one place.
+FAN_OUT = {ChannelKind.EMAIL: SubscriberKind.EMAIL, ChannelKind.WEBHOOK: SubscriberKind.WEBHOOK}
 CLOSING_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, MaintenanceStatus.COMPLETED)
 MAX_REASON = 2000
 
@@ -152,19 +159,66 @@ def _apply_announced_changes(message: Message, now: datetime) -> None:
 
 
 def _write_deliveries(message: Message) -> None:
-    revision = message.revision_of_id is not None
+    """One row per channel, or per matching subscriber for fan-out channels (bulk insert)."""
+    db.session.flush()
     for channel in db.session.scalars(select(Channel).where(Channel.enabled.is_(True))):
         if not _channel_takes(channel, message):
             continue
-        db.session.add(
-            Delivery(
-                message_id=message.id,
-                channel_id=channel.id,
-                is_correction=revision and channel.kind in CANNOT_EDIT,
-                idempotency_key=f"{message.public_id}-{channel.id}",
-                next_attempt_at=utcnow(),
+        subscribers = _subscribers_for(channel, message)
+        targets = [None] if subscribers is None else subscribers
+        rows = [_delivery_row(message, channel, subscriber) for subscriber in targets]
+        if rows:
+            db.session.execute(insert(Delivery), rows)
+            dispatch.after_commit(message.id, channel.id)
+
+
+def _delivery_row(message: Message, channel: Channel, subscriber_id: int | None) -> dict:
+    key = f"{message.public_id}-{channel.id}" + (f"-{subscriber_id}" if subscriber_id else "")
+    now = utcnow()
+    correction = message.revision_of_id is not None and channel.kind in CANNOT_EDIT
+    return {
+        "message_id": message.id,
+        "channel_id": channel.id,
+        "subscriber_id": subscriber_id,
+        "is_correction": correction,
+        "idempotency_key": key,
+        "state": DeliveryState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _subscribers_for(channel: Channel, message: Message) -> list[int] | None:
+    """Subscriber ids a fan-out channel sends this update to; None for single-target channels."""
+    kind = FAN_OUT.get(channel.kind)
+    if kind is None or (channel.settings or {}).get("recipients"):
+        return None
+    if message.audience != Audience.PUBLIC:
+        return []
+    incident = message.incident
+    touched = {c.id for c in incident.components}
+    touched |= {c.component_id for c in message.component_changes}
+    chose_touched = Subscriber.components.any(Component.id.in_(touched))
+    return list(
+        db.session.scalars(
+            select(Subscriber.id)
+            .where(
+                Subscriber.kind == kind,
+                Subscriber.confirmed_at.is_not(None),
+                Subscriber.unsubscribed_at.is_(None),
+                or_(
+                    Subscriber.incident_id == incident.id,
+                    and_(
+                        Subscriber.incident_id.is_(None),
+                        or_(~Subscriber.components.any(), chose_touched),
+                    ),
+                ),
             )
+            .order_by(Subscriber.id)
         )
+    )
 
 
 def _channel_takes(channel: Channel, message: Message) -> bool:

@@ -1,0 +1,107 @@
+"""The one small protocol every outlet implements: render an update, send it.
+
+A channel module declares its settings (marking the secret ones), whether a
+resend with the same idempotency key is safe, and raises one of the errors
+below so the engine knows whether to retry, give up, or ask a person.
+Channels never import services/ or web/: they get plain data and return plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+
+class ChannelError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TransientChannelError(ChannelError):
+    """Try again later (5xx, 429, connection refused before sending)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentChannelError(ChannelError):
+    """Retrying cannot help (4xx that is not 429, bad credentials, refused content)."""
+
+
+class AmbiguousChannelError(ChannelError):
+    """The request may have been taken (a timeout after sending): never blindly repost."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    kind: str = "text"  # text, url, int, bool, list
+    default: Any = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class OutgoingUpdate:
+    """Everything a channel may need about one published update, as plain data."""
+
+    message_id: str
+    incident_id: str
+    incident_name: str
+    incident_url: str
+    incident_status: str
+    status_label: str
+    impact: str
+    audience: str
+    body_markdown: str
+    body_html: str
+    body_text: str
+    # The outlet's own text (the X variant for X, the email subject and body for email...).
+    variants: dict[str, str]
+    published_at: datetime
+    page_name: str
+    page_url: str
+    # The previous post of this incident on this channel, to reply to (one thread per incident).
+    reply_to: str | None = None
+    # The post this one corrects or edits, when it is a revision.
+    revises: str | None = None
+    is_correction: bool = False
+    components: list[dict[str, Any]] = field(default_factory=list)
+    # Per-subscriber data for fan-out channels (address, unsubscribe links, signing secret).
+    recipient: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What goes over the wire, ready to send (and to show in a preview)."""
+
+    data: Any
+    preview: str = ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    external_id: str | None = None
+    url: str | None = None
+    # The network said it already had this post (X's duplicate 403): counts as sent.
+    duplicate: bool = False
+
+
+class Channel(Protocol):
+    kind: ClassVar[str]
+    settings_schema: ClassVar[tuple[Setting, ...]]
+    # True when resending with the same idempotency key cannot post twice.
+    idempotent: ClassVar[bool]
+    # True when one configured channel sends to each subscriber (email, webhooks).
+    fan_out: ClassVar[bool]
+
+    def __init__(self, settings: dict[str, Any], secrets: dict[str, str], **options: Any): ...
+
+    def render(self, update: OutgoingUpdate) -> Payload: ...
+
+    def send(self, payload: Payload, idempotency_key: str) -> Receipt: ...

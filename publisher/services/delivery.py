@@ -1,0 +1,237 @@
+"""The delivery engine's rules: claim rows, send through the channel, record what happened.
+
+The Delivery rows are the truth; the queue only wakes workers. A row is claimed
+with a lease by an atomic conditional UPDATE, so two workers never send the same
+row. A crash after sending but before recording leaves the row `sending` until its
+lease expires; the sweeper then retries it where the channel is idempotent and
+marks it `unknown` (reconcile by hand, never blindly repost) where it is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from ..channels import (
+    AmbiguousChannelError,
+    ChannelError,
+    PermanentChannelError,
+    Receipt,
+    TransientChannelError,
+    channel_class,
+)
+from ..extensions import db
+from ..models import Channel, Delivery, DeliveryState, Message, utcnow
+from . import channel_config
+from .outgoing import outgoing_update
+
+log = logging.getLogger(__name__)
+
+# Waits before the 2nd, 3rd, ... attempt; after the last the row is dead.
+RETRY_SCHEDULE = (
+    timedelta(seconds=10),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+LEASE = timedelta(minutes=2)
+JITTER = 0.2  # ±20% so many failing rows do not retry in lockstep
+THREAD_WAIT = timedelta(seconds=5)  # wait for the previous post of a thread to go out
+CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    claimed: int = 0
+
+
+def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
+    """Claim up to `limit` due rows of one (message, channel) and send them on one connection."""
+    channel = db.session.get(Channel, channel_id)
+    if channel is None or _waiting_for_thread(message_id, channel_id):
+        return BatchResult()
+    ids = claim(message_id, channel_id, limit, utcnow())
+    if not ids:
+        return BatchResult()
+    adapter = _adapter_or_none(channel, ids)
+    if adapter is None:
+        return BatchResult(failed=len(ids), claimed=len(ids))
+    try:
+        sent = sum(_deliver_one(adapter, delivery_id) for delivery_id in ids)
+    finally:
+        _close(adapter)
+    return BatchResult(sent=sent, failed=len(ids) - sent, claimed=len(ids))
+
+
+def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[int]:
+    """Atomically mark due rows `sending` with a lease; returns the ids this worker owns."""
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.message_id == message_id,
+            Delivery.channel_id == channel_id,
+            Delivery.state.in_(CLAIMABLE),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = db.session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state.in_(CLAIMABLE))
+        .values(
+            state=DeliveryState.SENDING,
+            lease_until=now + LEASE,
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return sorted(claimed)
+
+
+def record_sent(delivery: Delivery, receipt: Receipt) -> None:
+    delivery.state, delivery.sent_at = DeliveryState.SENT, utcnow()
+    delivery.external_id = receipt.external_id
+    delivery.lease_until = delivery.last_error = None
+    if receipt.duplicate:
+        delivery.last_error = "the network already had this post; counted as sent"
+
+
+def record_failure(delivery: Delivery, error: ChannelError) -> None:
+    delivery.lease_until = None
+    delivery.last_error = error.message[:2000]
+    if isinstance(error, AmbiguousChannelError):
+        delivery.state = DeliveryState.UNKNOWN
+    elif isinstance(error, PermanentChannelError) or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.state = DeliveryState.DEAD
+    else:
+        delivery.state = DeliveryState.RETRYING
+        delivery.next_attempt_at = utcnow() + retry_delay(delivery.attempts, error)
+
+
+def retry_delay(attempts: int, error: ChannelError) -> timedelta:
+    base = RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
+    wanted = getattr(error, "retry_after", None)
+    if wanted is not None:
+        base = max(base, timedelta(seconds=wanted))
+    return base * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+def expire_leases(now: datetime) -> int:
+    """Rows left `sending` past their lease: retry where safe, else mark unknown."""
+    stuck = db.session.scalars(
+        select(Delivery).where(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
+    ).all()
+    for delivery in stuck:
+        if channel_class(delivery.channel.kind).idempotent:
+            delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, now
+        else:
+            delivery.state = DeliveryState.UNKNOWN
+            delivery.last_error = "the worker stopped while sending; check the outlet"
+        delivery.lease_until = None
+    db.session.commit()
+    return len(stuck)
+
+
+def due_batches(now: datetime) -> list[tuple[int, int]]:
+    """(message, channel) pairs with rows ready to send: the sweeper re-enqueues these."""
+    rows = db.session.execute(
+        select(Delivery.message_id, Delivery.channel_id)
+        .where(
+            Delivery.state.in_(CLAIMABLE),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+        .distinct()
+    ).all()
+    return [(m, c) for m, c in rows]
+
+
+def retry_by_hand(delivery: Delivery) -> None:
+    """A person asked to try a dead or unknown row again (the key still guards repeats)."""
+    delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, utcnow()
+    delivery.attempts = 0
+    db.session.commit()
+
+
+def _deliver_one(adapter, delivery_id: int) -> bool:
+    delivery = db.session.get(Delivery, delivery_id)
+    try:
+        payload = adapter.render(outgoing_update(delivery))
+        receipt = adapter.send(payload, delivery.idempotency_key)
+    except ChannelError as error:
+        record_failure(delivery, error)
+        log.warning(
+            "delivery %s to %s failed: %s", delivery.id, delivery.channel.kind, error.message
+        )
+        db.session.commit()
+        return False
+    except Exception as error:  # a bug must not lose the row: retry, then dead
+        log.exception("delivery %s crashed", delivery.id)
+        record_failure(delivery, TransientChannelError(f"internal error: {error!r}"))
+        db.session.commit()
+        return False
+    record_sent(delivery, receipt)
+    db.session.commit()
+    return True
+
+
+def _adapter_or_none(channel: Channel, ids: list[int]):
+    try:
+        return channel_config.adapter_for(channel)
+    except ChannelError as error:
+        for delivery in db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))):
+            record_failure(delivery, error)
+        db.session.commit()
+        return None
+
+
+def _close(adapter) -> None:
+    close = getattr(adapter, "close", None)
+    if close is not None:
+        close()
+
+
+def _waiting_for_thread(message_id: int, channel_id: int) -> bool:
+    """Hold a reply until the post it threads under has gone out (or failed for good)."""
+    message = db.session.get(Message, message_id)
+    earlier = db.session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .join(Message, Delivery.message_id == Message.id)
+        .where(
+            Delivery.channel_id == channel_id,
+            Delivery.subscriber_id.is_(None),
+            Message.incident_id == message.incident_id,
+            Message.id < message_id,
+            Delivery.state.in_([*CLAIMABLE, DeliveryState.SENDING]),
+        )
+    )
+    if earlier:
+        db.session.execute(
+            update(Delivery)
+            .where(
+                and_(
+                    Delivery.message_id == message_id,
+                    Delivery.channel_id == channel_id,
+                    Delivery.state.in_(CLAIMABLE),
+                )
+            )
+            .values(next_attempt_at=utcnow() + THREAD_WAIT)
+        )
+        db.session.commit()
+    return bool(earlier)

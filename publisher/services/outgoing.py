@@ -1,0 +1,106 @@
+"""What a channel is told about one delivery: the update as plain data (channels see no ORM)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..channels import OutgoingUpdate
+from ..extensions import db
+from ..models import Delivery, DeliveryState, Message, Subscriber
+from .markdown import markdown_to_text, render_markdown
+from .public.views import INCIDENT_STATUS_LABELS
+
+
+def manage_url(subscriber: Subscriber) -> str:
+    return f"{current_app.config['BASE_URL']}/subscriptions/{subscriber.token}"
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    """RFC 8058 one-click target: a POST here unsubscribes, no page, no account."""
+    return f"{manage_url(subscriber)}/unsubscribe"
+
+
+def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
+    message = delivery.message
+    incident = message.incident
+    base = current_app.config["BASE_URL"]
+    return OutgoingUpdate(
+        message_id=message.public_id,
+        incident_id=incident.public_id,
+        incident_name=incident.name,
+        incident_url=f"{base}/incidents/{incident.public_id}",
+        incident_status=message.incident_status,
+        status_label=str(
+            INCIDENT_STATUS_LABELS.get(message.incident_status, message.incident_status)
+        ),
+        impact=str(incident.impact),
+        audience=str(message.audience),
+        body_markdown=message.body,
+        body_html=str(render_markdown(message.body)),
+        body_text=markdown_to_text(message.body),
+        variants={str(v.outlet): v.text for v in message.variants},
+        published_at=message.published_at,
+        page_name=current_app.config["PAGE_NAME"],
+        page_url=base,
+        reply_to=_previous_post(delivery),
+        revises=_revised_post(delivery),
+        is_correction=delivery.is_correction,
+        components=[
+            {
+                "id": c.component.public_id,
+                "name": c.component.name,
+                "old_status": c.old_status,
+                "new_status": c.new_status,
+            }
+            for c in message.component_changes
+        ],
+        recipient=_recipient(delivery),
+    )
+
+
+def _previous_post(delivery: Delivery) -> str | None:
+    """The external id of this incident's latest earlier post on the same channel."""
+    if delivery.subscriber_id is not None:
+        return None
+    message = delivery.message
+    return db.session.scalar(
+        select(Delivery.external_id)
+        .join(Message, Delivery.message_id == Message.id)
+        .where(
+            Delivery.channel_id == delivery.channel_id,
+            Delivery.subscriber_id.is_(None),
+            Delivery.state == DeliveryState.SENT,
+            Delivery.external_id.is_not(None),
+            Message.incident_id == message.incident_id,
+            Message.id != message.id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def _revised_post(delivery: Delivery) -> str | None:
+    original = delivery.message.revision_of_id
+    if original is None:
+        return None
+    return db.session.scalar(
+        select(Delivery.external_id).where(
+            Delivery.message_id == original,
+            Delivery.channel_id == delivery.channel_id,
+            Delivery.subscriber_id == delivery.subscriber_id,
+        )
+    )
+
+
+def _recipient(delivery: Delivery) -> dict:
+    if delivery.subscriber_id is None:
+        return {}
+    subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+    return {
+        "kind": str(subscriber.kind),
+        "address": subscriber.target,
+        "manage_url": manage_url(subscriber),
+        "unsubscribe_url": unsubscribe_url(subscriber),
+        "signing_secret": subscriber.signing_secret,
+    }

@@ -1,0 +1,232 @@
+"""The delivery engine's rules, with an in-memory outlet standing in for a network."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from publisher import channels
+from publisher.channels import (
+    AmbiguousChannelError,
+    PermanentChannelError,
+    Receipt,
+    TransientChannelError,
+)
+from publisher.channels.base import Payload
+from publisher.extensions import db
+from publisher.jobs.delivery import deliver_batch, sweep_deliveries
+from publisher.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Role,
+    Subscriber,
+    SubscriberKind,
+    utcnow,
+)
+from publisher.services import composer, delivery
+
+from ..staff import make_user
+
+
+class FakeOutlet:
+    """Records what it is asked to send; `script` decides each call's outcome."""
+
+    kind = "x"
+    settings_schema = ()
+    idempotent = True
+    fan_out = False
+    sent: list = []
+    script: list = []
+
+    def __init__(self, settings, secrets, **options):
+        pass
+
+    def render(self, update):
+        return Payload(data={"text": update.variants["x"], "reply_to": update.reply_to,
+                             "recipient": update.recipient})
+
+    def send(self, payload, idempotency_key):
+        outcome = self.script.pop(0) if self.script else None
+        if isinstance(outcome, Exception):
+            raise outcome
+        FakeOutlet.sent.append((payload.data, idempotency_key))
+        return Receipt(external_id=f"post-{len(FakeOutlet.sent)}")
+
+
+class FakeEmail(FakeOutlet):
+    kind = "email"
+    fan_out = True
+
+
+@pytest.fixture
+def outlets(monkeypatch):
+    FakeOutlet.sent, FakeOutlet.script = [], []
+    monkeypatch.setitem(channels.REGISTRY, "x", FakeOutlet)
+    monkeypatch.setitem(channels.REGISTRY, "email", FakeEmail)
+    monkeypatch.setattr(channels, "_load_all", lambda: None)
+    return FakeOutlet
+
+
+@pytest.fixture
+def team(app):
+    return {role: make_user(role) for role in (Role.COMMS_MANAGER, Role.INCIDENT_MANAGER)}
+
+
+def publish(team, incident, body="Update", **kwargs):
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    message = composer.create_draft(comms, incident, incident_status="identified", body=body,
+                                    **kwargs)
+    composer.submit(comms, message)
+    composer.approve(im, message, expected_hash=composer.content_hash(message))
+    return composer.publish(comms, message)
+
+
+def rows(channel=None):
+    db.session.expire_all()
+    query = db.session.query(Delivery).order_by(Delivery.id)
+    return query.filter_by(channel_id=channel.id).all() if channel else query.all()
+
+
+def test_a_published_update_is_sent_and_its_post_id_kept(app, make, team, outlets):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    message = publish(team, make.incident())
+    deliver_batch(message.id, x.id)
+    [row] = rows(x)
+    assert row.state == DeliveryState.SENT and row.external_id == "post-1"
+    assert outlets.sent[0][1] == row.idempotency_key
+
+
+def test_later_updates_of_an_incident_reply_to_its_earlier_post(app, make, team, outlets):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    incident = make.incident()
+    first = publish(team, incident, "First")
+    second = publish(team, incident, "Second")
+    deliver_batch(second.id, x.id)  # waits: the first post of the thread is not out yet
+    assert outlets.sent == []
+    deliver_batch(first.id, x.id)
+    with time_machine.travel(utcnow() + timedelta(seconds=6)):
+        deliver_batch(second.id, x.id)
+    assert [data["reply_to"] for data, _key in outlets.sent] == [None, "post-1"]
+
+
+def test_a_transient_failure_backs_off_honouring_retry_after(app, make, team, outlets):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    outlets.script = [TransientChannelError("429 Too Many Requests", retry_after=600)]
+    message = publish(team, make.incident())
+    before = utcnow()
+    deliver_batch(message.id, x.id)
+    [row] = rows(x)
+    assert row.state == DeliveryState.RETRYING and row.attempts == 1
+    assert row.next_attempt_at >= before + timedelta(seconds=600 * (1 - delivery.JITTER))
+    assert "429" in row.last_error
+
+
+def test_after_the_last_try_a_row_is_dead(app, make, team, outlets):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    outlets.script = [TransientChannelError("500")] * delivery.MAX_ATTEMPTS
+    message = publish(team, make.incident())
+    now = utcnow()
+    for attempt in range(delivery.MAX_ATTEMPTS):
+        with time_machine.travel(now + timedelta(days=attempt + 1), tick=False):
+            deliver_batch(message.id, x.id)
+    [row] = rows(x)
+    assert row.state == DeliveryState.DEAD and row.attempts == delivery.MAX_ATTEMPTS
+
+
+@pytest.mark.parametrize(("error", "state"), [
+    (PermanentChannelError("401 bad credentials"), DeliveryState.DEAD),
+    (AmbiguousChannelError("timed out after sending"), DeliveryState.UNKNOWN),
+])
+def test_permanent_errors_die_at_once_and_ambiguous_ones_ask_a_person(
+    app, make, team, outlets, error, state
+):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    outlets.script = [error]
+    message = publish(team, make.incident())
+    deliver_batch(message.id, x.id)
+    assert rows(x)[0].state == state
+
+
+def test_an_expired_lease_is_retried_only_where_resending_is_safe(app, make, team, outlets):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    message = publish(team, make.incident())
+    delivery.claim(message.id, x.id, 10, utcnow())  # a worker took it and died
+    with time_machine.travel(utcnow() + delivery.LEASE + timedelta(seconds=1), tick=False):
+        sweep_deliveries()
+    assert rows(x)[0].state == DeliveryState.SENT
+    outlets.idempotent = False
+    try:
+        second = publish(team, make.incident(name="Other"))
+        delivery.claim(second.id, x.id, 10, utcnow())
+        with time_machine.travel(utcnow() + delivery.LEASE + timedelta(seconds=1), tick=False):
+            sweep_deliveries()
+    finally:
+        outlets.idempotent = True
+    assert rows(x)[1].state == DeliveryState.UNKNOWN
+
+
+def test_two_workers_never_claim_the_same_row(app, make, team, outlets):
+    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    db.session.add(email)
+    db.session.add_all(Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com",
+                                  confirmed_at=utcnow()) for n in range(30))
+    db.session.commit()
+    message = publish(team, make.incident())
+    first = delivery.claim(message.id, email.id, 20, utcnow())
+    second = delivery.claim(message.id, email.id, 20, utcnow())
+    assert len(first) == 20 and len(second) == 10 and not set(first) & set(second)
+
+
+def test_fan_out_reaches_only_confirmed_subscribers_of_touched_components(
+    app, make, team, outlets
+):
+    api, web = make.component("API"), make.component("Web", position=1)
+    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    people = {
+        "all": Subscriber(kind=SubscriberKind.EMAIL, target="all@example.com",
+                          confirmed_at=utcnow()),
+        "api": Subscriber(kind=SubscriberKind.EMAIL, target="api@example.com",
+                          confirmed_at=utcnow(), components=[api]),
+        "web": Subscriber(kind=SubscriberKind.EMAIL, target="web@example.com",
+                          confirmed_at=utcnow(), components=[web]),
+        "unconfirmed": Subscriber(kind=SubscriberKind.EMAIL, target="new@example.com"),
+        "left": Subscriber(kind=SubscriberKind.EMAIL, target="gone@example.com",
+                           confirmed_at=utcnow(), unsubscribed_at=utcnow()),
+    }
+    db.session.add_all([email, *people.values()])
+    db.session.commit()
+    message = publish(team, make.incident(components=[api]))
+    deliver_batch(message.id, email.id)
+    reached = sorted(data["recipient"]["address"] for data, _key in outlets.sent)
+    assert reached == ["all@example.com", "api@example.com"]
+    assert all("/subscriptions/" in data["recipient"]["unsubscribe_url"]
+               for data, _key in outlets.sent)
+
+
+def test_one_failing_outlet_does_not_hold_up_another(app, make, team, outlets):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    broken = Channel(kind=ChannelKind.MASTODON, name="no module yet")
+    db.session.add_all([x, broken])
+    message = publish(team, make.incident())
+    deliver_batch(message.id, broken.id)
+    deliver_batch(message.id, x.id)
+    states = {d.channel.name: d.state for d in rows()}
+    assert states == {"@x": DeliveryState.SENT, "no module yet": DeliveryState.DEAD}
+
+
+def test_publishing_enqueues_the_deliveries_after_commit(app, make, team, outlets):
+    app.config["DELIVERY_AUTOSTART"] = True
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    publish(team, make.incident())
+    assert rows(x)[0].state == DeliveryState.SENT
