@@ -57,6 +57,7 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         # Enqueue deliveries when a publish commits (tests switch it off to inspect rows).
         "DELIVERY_AUTOSTART": True,
         "DELIVERY_BATCH_SIZE": 200,
+        "SMTP": _smtp(environ),
         "PUBLIC_CACHE_ENTRIES": 512,
         "HISTORY_MONTHS_PER_PAGE": 3,
         "UPTIME_DAYS": 90,
@@ -94,6 +95,28 @@ def _redis_url(raw: str | None) -> str | None:
             "REDIS_URL", f"must start with redis://, rediss:// or unix://, not {raw!r}"
         )
     return raw
+
+
+def _smtp(environ: Mapping[str, str]) -> dict:
+    """Mail settings for subscriber email and confirmations (credentials from here only)."""
+    security = environ.get("SMTP_SECURITY", "starttls")
+    if security not in ("none", "starttls", "ssl"):
+        raise ConfigError("SMTP_SECURITY", "must be none, starttls or ssl")
+    raw_port = environ.get("SMTP_PORT", "465" if security == "ssl" else "587")
+    if not raw_port.isdigit():
+        raise ConfigError("SMTP_PORT", f"must be a number, not {raw_port!r}")
+    sender = environ.get("MAIL_FROM", "status@localhost")
+    if any(c in sender for c in "\r\n") or "@" not in sender:
+        raise ConfigError("MAIL_FROM", "must be one email address")
+    return {
+        "host": environ.get("SMTP_HOST", "127.0.0.1"),
+        "port": int(raw_port),
+        "security": security,
+        "username": environ.get("SMTP_USERNAME") or None,
+        "password": environ.get("SMTP_PASSWORD") or None,
+        "sender": sender,
+        "timeout": 20,
+    }
 
 
 def _fernet_key(raw: str | None) -> str | None:

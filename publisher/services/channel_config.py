@@ -50,8 +50,13 @@ def secret_names(channel: Channel) -> list[str]:
 
 def adapter_for(channel: Channel) -> ChannelAdapter:
     cls = channel_class(channel.kind)
-    allow = current_app.config.get("CHANNELS_ALLOW_LOOPBACK", False)
-    return cls(channel.settings or {}, load_secrets(channel), allow_loopback=allow)
+    config = current_app.config
+    return cls(
+        channel.settings or {},
+        load_secrets(channel),
+        allow_loopback=config.get("CHANNELS_ALLOW_LOOPBACK", False),
+        smtp=config["SMTP"],
+    )
 
 
 def _resolve(value: str) -> str:
