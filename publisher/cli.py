@@ -63,6 +63,15 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(plaintext)
 
 
+@herald.command("sweep")
+def sweep_command() -> None:
+    """Take back stuck deliveries and send what is due now (the worker does this every minute)."""
+    from .jobs.delivery import sweep_deliveries
+
+    sweep_deliveries.call_local()
+    click.echo("Swept.")
+
+
 @herald.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 def worker_command(workers: int) -> None:

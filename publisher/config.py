@@ -57,6 +57,8 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         # Enqueue deliveries when a publish commits (tests switch it off to inspect rows).
         "DELIVERY_AUTOSTART": True,
         "DELIVERY_BATCH_SIZE": 200,
+        # How long a worker owns a row it is sending before the sweeper may take it back.
+        "DELIVERY_LEASE_SECONDS": _positive_int(environ, "DELIVERY_LEASE_SECONDS", 120),
         "SMTP": _smtp(environ),
         "PUBLIC_CACHE_ENTRIES": 512,
         "HISTORY_MONTHS_PER_PAGE": 3,
@@ -95,6 +97,13 @@ def _redis_url(raw: str | None) -> str | None:
             "REDIS_URL", f"must start with redis://, rediss:// or unix://, not {raw!r}"
         )
     return raw
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(name, f"must be a whole number above 0, not {raw!r}")
+    return int(raw)
 
 
 def _smtp(environ: Mapping[str, str]) -> dict:

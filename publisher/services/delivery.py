@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
 from ..channels import (
@@ -42,7 +43,6 @@ RETRY_SCHEDULE = (
     timedelta(hours=1),
 )
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
-LEASE = timedelta(minutes=2)
 JITTER = 0.2  # ±20% so many failing rows do not retry in lockstep
 THREAD_WAIT = timedelta(seconds=5)  # wait for the previous post of a thread to go out
 CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
@@ -93,7 +93,7 @@ def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[i
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state.in_(CLAIMABLE))
         .values(
             state=DeliveryState.SENDING,
-            lease_until=now + LEASE,
+            lease_until=now + lease(),
             attempts=Delivery.attempts + 1,
             updated_at=now,
         )
@@ -102,6 +102,10 @@ def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[i
     ).all()
     db.session.commit()
     return sorted(claimed)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
 
 
 def record_sent(delivery: Delivery, receipt: Receipt) -> None:

@@ -161,14 +161,14 @@ def test_an_expired_lease_is_retried_only_where_resending_is_safe(app, make, tea
     db.session.add(x)
     message = publish(team, make.incident())
     delivery.claim(message.id, x.id, 10, utcnow())  # a worker took it and died
-    with time_machine.travel(utcnow() + delivery.LEASE + timedelta(seconds=1), tick=False):
+    with time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False):
         sweep_deliveries()
     assert rows(x)[0].state == DeliveryState.SENT
     outlets.idempotent = False
     try:
         second = publish(team, make.incident(name="Other"))
         delivery.claim(second.id, x.id, 10, utcnow())
-        with time_machine.travel(utcnow() + delivery.LEASE + timedelta(seconds=1), tick=False):
+        with time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False):
             sweep_deliveries()
     finally:
         outlets.idempotent = True
