@@ -1,7 +1,9 @@
 """Who may use each /api/v1 route, for tests/web/test_access_matrix.py's walk of roles and routes.
 
 The matrix's world makes the responder the scribe of its incident, and the roster
-grants every holder the right to write the timeline: hence STAFF there.
+grants every holder the right to write the timeline: hence STAFF there. Composer
+routes gate on the incident (global role or roster role), as services/permissions.py
+says; the scribe gets no composer right from the roster.
 """
 
 from publisher.models import Role
@@ -28,4 +30,21 @@ API_EXPECTED: dict[str, set | str] = {
     "api_v1.assign_role": {A, IM},
     "api_v1.unassign_role": {A, IM},
     "api_v1.add_timeline_entry": STAFF,
+    # The composer.
+    "api_v1.incident_messages": STAFF,
+    "api_v1.get_message": STAFF,
+    "api_v1.create_message": RESPONDERS,
+    "api_v1.edit_message": RESPONDERS | {SL},  # the social lead edits the social variants
+    "api_v1.revise_message": RESPONDERS,
+    "api_v1.submit_message": RESPONDERS,
+    "api_v1.approve_message": {A, IM},
+    "api_v1.request_changes": {A, IM},
+    "api_v1.comment_on_message": RESPONDERS | {SL},
+    "api_v1.publish_message": RESPONDERS,
+    "api_v1.schedule_message": RESPONDERS,
+    "api_v1.emergency_publish": {IM},
+    "api_v1.list_templates": STAFF,
+    "api_v1.create_template": {A, CM},
+    "api_v1.update_template": {A, CM},
+    "api_v1.delete_template": {A, CM},
 }

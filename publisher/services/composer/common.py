@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,6 +15,11 @@ from ...models import Message, MessageComponentChange, ReviewAction, ReviewEvent
 from .. import audit
 from ..errors import Conflict, NotFound
 from .content import content_hash
+
+_LOST_RACE = _l(
+    "Someone else acted on this update at the same moment, and their action went first. "
+    "Reload it to see where it stands."
+)
 
 
 def get_message(public_id: str) -> Message:
@@ -71,15 +79,25 @@ def record(
     )
 
 
+def one_winner(action):
+    """Any flush inside `action` may find that another person's action went first: then
+    undo and say so (SQLAlchemy raises StaleDataError at the flush, not only at commit)."""
+
+    @functools.wraps(action)
+    def guarded(*args, **kwargs):
+        try:
+            return action(*args, **kwargs)
+        except StaleDataError:
+            db.session.rollback()
+            raise Conflict(_LOST_RACE) from None
+
+    return guarded
+
+
 def commit_or_conflict() -> None:
     """Commit; if another person's action won the race, say so instead of failing."""
     try:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict(
-            _(
-                "Someone else acted on this update at the same moment, and their "
-                "action went first. Reload it to see where it stands."
-            )
-        ) from None
+        raise Conflict(_LOST_RACE) from None

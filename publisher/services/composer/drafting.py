@@ -26,7 +26,7 @@ from ...models import (
 from ..errors import InvalidInput
 from ..incidents import parse_component_status
 from ..permissions import Can, allowed, require
-from .common import check_state, check_version, commit_or_conflict, record
+from .common import check_state, check_version, commit_or_conflict, one_winner, record
 from .content import fill_template, refresh_variants, template_values, too_long
 
 MAX_BODY = 20_000
@@ -72,6 +72,7 @@ def create_draft(
     return message
 
 
+@one_winner
 def edit_message(
     actor: User,
     message: Message,

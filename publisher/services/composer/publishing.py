@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -31,8 +32,10 @@ from ..components import apply_status
 from ..errors import Conflict, InvalidInput
 from ..permissions import Can, require
 from ..updates import apply_incident_status
-from .common import check_state, check_version, commit_or_conflict, record
+from .common import check_state, check_version, commit_or_conflict, one_winner, record
 from .content import content_hash
+
+log = logging.getLogger(__name__)
 
 # When the next update is promised by default, by impact.
 NEXT_UPDATE_AFTER = {
@@ -51,6 +54,7 @@ CLOSING_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, Maintena
 MAX_REASON = 2000
 
 
+@one_winner
 def publish(
     actor: User,
     message: Message,
@@ -68,6 +72,7 @@ def publish(
     return message
 
 
+@one_winner
 def schedule(
     actor: User, message: Message, publish_at: datetime, *, expected_version: int | None = None
 ) -> Message:
@@ -83,6 +88,7 @@ def schedule(
     return message
 
 
+@one_winner
 def emergency_publish(
     actor: User, message: Message, *, reason: str, expected_version: int | None = None
 ) -> Message:
@@ -115,19 +121,36 @@ def emergency_publish(
 
 
 def publish_due(now: datetime) -> list[Message]:
-    """Publish scheduled updates whose time has come (the periodic job); commits once."""
-    due = db.session.scalars(
-        select(Message)
-        .where(Message.state == MessageState.SCHEDULED, Message.publish_at <= now)
-        .with_for_update(skip_locked=True)
+    """Publish scheduled updates whose time has come (the periodic job), one transaction
+    each, so one contested update cannot hold up the others."""
+    due_ids = db.session.scalars(
+        select(Message.id).where(Message.state == MessageState.SCHEDULED, Message.publish_at <= now)
     ).all()
-    published = []
-    for message in due:
-        if message.approved_hash == content_hash(message):
-            _publish(message, None, now, None)
-            published.append(message)
-    commit_or_conflict()
+    published = [m for m in (_publish_if_due(message_id, now) for message_id in due_ids) if m]
     return published
+
+
+def _publish_if_due(message_id: int, now: datetime) -> Message | None:
+    try:
+        return _publish_scheduled(message_id, now)
+    except Conflict as error:
+        log.info("scheduled update %s not published: %s", message_id, error.message)
+        return None
+
+
+@one_winner
+def _publish_scheduled(message_id: int, now: datetime) -> Message | None:
+    message = db.session.scalar(
+        select(Message)
+        .where(Message.id == message_id, Message.state == MessageState.SCHEDULED)
+        .with_for_update(skip_locked=True)
+    )
+    if message is None or message.approved_hash != content_hash(message):
+        db.session.rollback()
+        return None
+    _publish(message, None, now, None)
+    commit_or_conflict()
+    return message
 
 
 def _check_approval(message: Message) -> None:

@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from ...models import Message, MessageState, ReviewAction, User
 from ..errors import Conflict, InvalidInput
 from ..permissions import Can, Forbidden, require
-from .common import check_state, check_version, commit_or_conflict, record
+from .common import check_state, check_version, commit_or_conflict, one_winner, record
 from .content import content_hash
 
 MAX_COMMENT = 5000
 
 
+@one_winner
 def submit(
     actor: User,
     message: Message,
@@ -31,6 +32,7 @@ def submit(
     return message
 
 
+@one_winner
 def approve(
     actor: User, message: Message, *, expected_hash: str, comment: str | None = None
 ) -> Message:
@@ -51,6 +53,7 @@ def approve(
     return message
 
 
+@one_winner
 def request_changes(
     actor: User, message: Message, *, comment: str, expected_version: int | None = None
 ) -> Message:
@@ -67,6 +70,7 @@ def request_changes(
     return message
 
 
+@one_winner
 def add_comment(actor: User, message: Message, comment: str) -> Message:
     require(actor, Can.EDIT_SOCIAL, message.incident)
     comment = _comment(comment)

@@ -10,11 +10,15 @@ from typing import Any, NamedTuple
 from flask import jsonify
 
 from ...models import (
+    Audience,
     ComponentStatus,
     Impact,
     IncidentKind,
     IncidentStatus,
     MaintenanceStatus,
+    MessageState,
+    Outlet,
+    ReviewAction,
     RosterRole,
     TimelineKind,
 )
@@ -56,7 +60,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(),
             "responses": error_responses(),
-            "schemas": schemas() | request_schemas(),
+            "schemas": schemas() | request_schemas() | message_schemas() | message_requests(),
         },
     }
 
@@ -74,6 +78,7 @@ class Op(NamedTuple):
     body: str | None = None
 
 
+MESSAGE, TEMPLATE = "/messages/{message_id}", "/templates/{template_id}"
 # One operation a line or two, so the table reads like the URL map. fmt: off keeps it so.
 # fmt: off
 OPERATIONS = (
@@ -109,14 +114,48 @@ OPERATIONS = (
        "201 Maintenance", WRITE, "ScheduleMaintenance"),
     Op("/maintenance/{id}", "patch", "updateMaintenance", "Start, verify or complete by hand.",
        "200 Maintenance", WRITE + " 404", "UpdateMaintenance"),
+    Op("/incidents/{id}/messages", "get", "listMessages", "The incident's updates, newest first.",
+       "200 Message[]", READ + " 404"),
+    Op("/incidents/{id}/messages", "post", "createMessage",
+       "Draft an update, from a template if given.", "201 Message", WRITE + " 404", "NewMessage"),
+    Op(MESSAGE, "get", "getMessage", "One update, with every outlet's text and its trail.",
+       "200 Message", READ + " 404"),
+    Op(MESSAGE, "patch", "editMessage", "Change an unpublished update; an approval is voided.",
+       "200 Message", WRITE + " 404 409", "EditMessage"),
+    Op(MESSAGE + "/submit", "post", "submitMessage", "Ask for review.",
+       "200 Message", WRITE + " 404 409", "SubmitMessage"),
+    Op(MESSAGE + "/approve", "post", "approveMessage",
+       "Approve exactly the content whose hash you read; never your own.",
+       "200 Message", WRITE + " 404 409", "ApproveMessage"),
+    Op(MESSAGE + "/request-changes", "post", "requestChanges", "Send back to the author.",
+       "200 Message", WRITE + " 404 409", "RequestChanges"),
+    Op(MESSAGE + "/comments", "post", "commentOnMessage", "Add a comment to the review trail.",
+       "201 ReviewEntry", WRITE + " 404 409", "NewComment"),
+    Op(MESSAGE + "/publish", "post", "publishMessage", "Publish an approved update now.",
+       "200 Message", WRITE + " 404 409", "PublishMessage"),
+    Op(MESSAGE + "/schedule", "post", "scheduleMessage", "Publish an approved update later.",
+       "200 Message", WRITE + " 404 409", "ScheduleMessage"),
+    Op(MESSAGE + "/emergency-publish", "post", "emergencyPublish",
+       "An incident manager publishes without review; the reason is recorded.",
+       "200 Message", WRITE + " 404 409", "EmergencyPublish"),
+    Op(MESSAGE + "/revise", "post", "reviseMessage",
+       "Start a draft that will replace a published update.", "201 Message", WRITE + " 404 409"),
+    Op("/templates", "get", "listTemplates", "Update templates, by name.", "200 Template[]", READ),
+    Op("/templates", "post", "createTemplate", "Add a template ({placeholder} substitution).",
+       "201 Template", WRITE + " 409", "NewTemplate"),
+    Op(TEMPLATE, "patch", "updateTemplate", "Change a template.",
+       "200 Template", WRITE + " 404 409", "EditTemplate"),
+    Op(TEMPLATE, "delete", "deleteTemplate", "Remove a template.", "204", READ + " 404"),
 )
 # fmt: on
-# Created resources whose Location header points at GET /incidents/{id}.
-LOCATED = {"declareIncident", "scheduleMaintenance"}
-OPTIONAL_BODIES = {"ResolveIncident"}
+# Created resources whose Location header points at where to read them.
+LOCATED = {"declareIncident", "scheduleMaintenance", "createMessage", "reviseMessage"}
+OPTIONAL_BODIES = {"ResolveIncident", "SubmitMessage", "PublishMessage"}
 QUERY_PARAMETERS = {"listIncidents": ["State", "Limit"]}
 ID_PARAMETERS = {"incidents": "IncidentId", "components": "ComponentId",
                  "maintenance": "MaintenanceId"}  # fmt: skip
+OTHER_PATH_PARAMETERS = {"{assignment_id}": "AssignmentId", "{message_id}": "MessageId",
+                         "{template_id}": "TemplateId"}  # fmt: skip
 
 
 def paths() -> dict[str, Any]:
@@ -136,8 +175,7 @@ def _path_parameters(path: str) -> list[dict]:
     names = []
     if "{id}" in path:
         names.append(ID_PARAMETERS[path.split("/")[1]])
-    if "{assignment_id}" in path:
-        names.append("AssignmentId")
+    names += [name for part, name in OTHER_PATH_PARAMETERS.items() if part in path]
     return [_param(name) for name in names]
 
 
@@ -186,6 +224,8 @@ def parameters() -> dict[str, Any]:
         "ComponentId": path("id", "The component's public id.", _str()),
         "MaintenanceId": path("id", "The maintenance's public id.", _str()),
         "AssignmentId": path("assignment_id", "A roster assignment id.", {"type": "integer"}),
+        "MessageId": path("message_id", "The update's public id.", _str()),
+        "TemplateId": path("template_id", "A template id.", {"type": "integer"}),
         "State": {
             "name": "state",
             "in": "query",
@@ -315,6 +355,110 @@ def request_schemas() -> dict[str, Any]:
             kind={"enum": _values(TimelineKind), "default": "note"},
             at=_time(),
             required=["body"],
+        ),
+    }
+
+
+def message_schemas() -> dict[str, Any]:
+    statuses = {"enum": _values(IncidentStatus) + _values(MaintenanceStatus)}
+    person = {"oneOf": [_ref("Person"), {"type": "null"}]}
+    return {
+        "Person": _object(email=_str(), name=_str()),
+        "Message": _object(
+            id=_str(),
+            incident_id=_str(),
+            audience=_enum(Audience),
+            state=_enum(MessageState),
+            version={"type": "integer", "description": "Send as expected_version to act safely."},
+            incident_status=statuses,
+            body={"type": "string", "description": "Markdown."},
+            components=_list("AffectedComponent"),
+            variants={
+                "type": "object",
+                "propertyNames": _enum(Outlet),
+                "additionalProperties": _ref("Variant"),
+            },
+            content_hash={"type": "string", "description": "Send as expected_hash to approve."},
+            author=person,
+            approved_by=person,
+            approved_hash=_nullable("string"),
+            emergency_reason=_nullable("string"),
+            created_at=_time(),
+            published_at=_time(nullable=True),
+            publish_at=_time(nullable=True),
+            revision_of=_nullable("string"),
+            edited={"type": "boolean", "description": "A revision of a published update."},
+            superseded_at=_time(nullable=True),
+            review=_list("ReviewEntry"),
+        ),
+        "Variant": _object(
+            text=_str(),
+            edited={"type": "boolean"},
+            count={"type": "integer"},
+            limit=_nullable("integer"),
+            unit=_str(),
+            ok={"type": "boolean"},
+            problem=_nullable("string"),
+        ),
+        "ReviewEntry": _object(
+            at=_time(),
+            action=_enum(ReviewAction),
+            actor=person,
+            comment=_nullable("string"),
+            content_hash=_str(),
+        ),
+        "Template": _object(
+            id={"type": "integer"},
+            name=_str(),
+            incident_status=statuses,
+            body=_str(),
+            updated_at=_time(),
+        ),
+    }
+
+
+def message_requests() -> dict[str, Any]:
+    version = {"type": "integer", "minimum": 1}
+    statuses = {"enum": _values(IncidentStatus) + _values(MaintenanceStatus)}
+    comment = _str(5000)
+    texts = {"type": "object", "propertyNames": _enum(Outlet), "additionalProperties": _str()}
+    return {
+        "NewMessage": _object(
+            incident_status=statuses,
+            body=_str(20_000),
+            audience={"enum": _values(Audience), "default": "public"},
+            components=_list("ComponentChange"),
+            template_id={"type": "integer", "description": "Prefill the body from it."},
+            required=[],
+        ),
+        "EditMessage": _object(
+            expected_version=version,
+            body=_str(20_000),
+            incident_status=statuses,
+            components=_list("ComponentChange"),
+            variants=texts,
+            required=[],
+        ),
+        "SubmitMessage": _object(expected_version=version, comment=comment, required=[]),
+        "ApproveMessage": _object(
+            expected_hash=_str(), comment=comment, required=["expected_hash"]
+        ),
+        "RequestChanges": _object(comment=comment, expected_version=version, required=["comment"]),
+        "NewComment": _object(comment=comment),
+        "PublishMessage": _object(
+            expected_version=version,
+            next_update_in_minutes={"type": "integer", "minimum": 1, "maximum": 10080},
+            required=[],
+        ),
+        "ScheduleMessage": _object(
+            publish_at=_time(), expected_version=version, required=["publish_at"]
+        ),
+        "EmergencyPublish": _object(
+            reason=_str(2000), expected_version=version, required=["reason"]
+        ),
+        "NewTemplate": _object(name=_str(200), incident_status=statuses, body=_str(10_000)),
+        "EditTemplate": _object(
+            name=_str(200), incident_status=statuses, body=_str(10_000), required=[]
         ),
     }
 

@@ -18,6 +18,7 @@ MAX_TEXT = 20_000
 MAX_ID = 16
 MAX_ITEMS = 200
 MAX_BODY = 1_000_000
+MAX_ROW_ID = 2**31 - 1  # the largest id a database integer column holds
 COMPONENT_STATUSES = [s.value for s in ComponentStatus]
 
 
@@ -70,6 +71,50 @@ def flag(body: dict, field: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(_("%(field)s must be true or false.", field=field), field=field)
     return value
+
+
+def integer(
+    body: dict, field: str, low: int = 1, high: int = MAX_ROW_ID, *, required: bool = True
+) -> int | None:
+    """A whole number within [low, high] (true and false are not numbers here)."""
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(
+            _(
+                "%(field)s must be a whole number from %(low)d to %(high)d.",
+                field=field,
+                low=low,
+                high=high,
+            ),
+            field=field,
+        )
+    return value
+
+
+def texts_by_key(body: dict, field: str, keys: Collection[str]) -> dict[str, str] | None:
+    """{"key": "text", ...} with every key one of `keys`; values are checked as text."""
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput(_("%(field)s must be an object of texts.", field=field), field=field)
+    unknown = sorted(key for key in value if key not in keys)
+    if unknown:
+        allowed = ", ".join(keys)
+        raise InvalidInput(
+            _("The keys of %(field)s must be among: %(allowed)s.", field=field, allowed=allowed),
+            field=field,
+        )
+    return {key: checked_text(text, f"{field}.{key}") for key, text in value.items()}
+
+
+def row_id(raw: int) -> int:
+    """A path's integer id; one no database column could hold cannot exist."""
+    if not 1 <= raw <= MAX_ROW_ID:
+        raise NotFound(_("Nothing has that id."))
+    return raw
 
 
 def timestamp(body: dict, field: str, *, required: bool = True) -> datetime | None:

@@ -7,7 +7,19 @@ from typing import Any
 
 from flask import current_app
 
-from ...models import Component, Incident, RosterAssignment, TimelineEntry
+from ...models import (
+    Component,
+    Incident,
+    Message,
+    MessageTemplate,
+    MessageVariant,
+    ReviewEvent,
+    RosterAssignment,
+    TimelineEntry,
+    User,
+)
+from ...services.composer import content_hash
+from ...services.outlets import lengths
 from ...services.roster import RosterLine, roster_lines
 from ...services.timeline import TimelineItem
 
@@ -76,6 +88,74 @@ def entry_json(entry: TimelineEntry) -> dict[str, Any]:
     author = entry.author.name if entry.author else None
     item = TimelineItem(at=entry.at, actor=author, kind=str(entry.kind), text=entry.body)
     return timeline_json(item)
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """An update with everything a reviewer needs: per-outlet texts, hash, trail."""
+    return {
+        "id": message.public_id,
+        "incident_id": message.incident.public_id,
+        "audience": str(message.audience),
+        "state": str(message.state),
+        "version": message.version,
+        "incident_status": message.incident_status,
+        "body": message.body,
+        "components": [
+            {"id": c.component.public_id, "name": c.component.name, "status": str(c.new_status)}
+            for c in message.component_changes
+        ],
+        "variants": {str(v.outlet): variant_json(v) for v in message.variants},
+        "content_hash": content_hash(message),
+        "author": person_json(message.author),
+        "approved_by": person_json(message.approved_by),
+        "approved_hash": message.approved_hash,
+        "emergency_reason": message.emergency_reason,
+        "created_at": iso(message.created_at),
+        "published_at": iso(message.published_at),
+        "publish_at": iso(message.publish_at),
+        "revision_of": message.revision_of.public_id if message.revision_of else None,
+        "edited": message.revision_of_id is not None,
+        "superseded_at": iso(message.superseded_at),
+        "review": [review_json(event) for event in message.review_events],
+    }
+
+
+def variant_json(variant: MessageVariant) -> dict[str, Any]:
+    """One outlet's text, measured in that outlet's own unit against its limit."""
+    measure = lengths.measure(str(variant.outlet), variant.text)
+    return {
+        "text": variant.text,
+        "edited": variant.edited,
+        "count": measure.count,
+        "limit": measure.limit,
+        "unit": measure.unit,
+        "ok": measure.ok,
+        "problem": measure.problem,
+    }
+
+
+def review_json(event: ReviewEvent) -> dict[str, Any]:
+    return {
+        "at": iso(event.at),
+        "action": str(event.action),
+        "actor": person_json(event.actor),
+        "comment": event.comment,
+        "content_hash": event.content_hash,
+    }
+
+
+def template_json(template: MessageTemplate) -> dict[str, Any]:
+    return {
+        "id": template.id,
+        "name": template.name,
+        "incident_status": template.incident_status,
+        "body": template.body,
+        "updated_at": iso(template.updated_at),
+    }
+
+
+def person_json(user: User | None) -> dict[str, str] | None:
+    return {"email": user.email, "name": user.name} if user is not None else None
 
 
 def public_url(incident: Incident) -> str:
