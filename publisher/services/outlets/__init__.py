@@ -1,0 +1,6 @@
+"""One update, every outlet: per-network length rules and per-outlet texts."""
+
+from .lengths import LIMITS, OUTLETS, Measure, measure
+from .variants import derive, sanitize_header_text, shorten
+
+__all__ = ["LIMITS", "OUTLETS", "Measure", "derive", "measure", "sanitize_header_text", "shorten"]

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import regex
 from flask_babel import lazy_gettext as _l
 from twitter_text import extract_urls_with_indices, parse_tweet
 from twitter_text.regexp.latin_accent_chars import latin_accent_chars
+from twitter_text.regexp.spaces_group import spaces_group
 
 OUTLETS: tuple[str, ...] = (
     "status_page",
@@ -38,6 +39,12 @@ BLUESKY_MAX_BYTES = 3000
 URL_LENGTH = 23  # X and Mastodon count every URL as this many characters
 
 _GRAPHEME = regex.compile(r"\X")
+_LONE_SURROGATE = regex.compile(r"\p{Cs}")  # from JSON "\ud800": not encodable, not sendable
+_TOKEN = regex.compile(rf"[^{spaces_group}]+")  # twitter-text's idea of a word
+_NON_ASCII = regex.compile(r"[^\x00-\x7f]")
+_MAX_NON_ASCII = 200  # twitter-text scans 200 such characters in a few milliseconds
+_LABEL_CHAR = r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"  # not ASCII punctuation
+_MANY_LABELS = regex.compile(rf"(?<!{_LABEL_CHAR})(?:{_LABEL_CHAR}++\.){{16}}")
 # X refuses these outright (twitter-text's invalid_chars).
 _X_INVALID = regex.compile("[\ufffe\ufeff\uffff]")
 _HEADER_BREAKERS = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}]")
@@ -65,29 +72,83 @@ def grapheme_count(text: str) -> int:
 
 
 def x_length(text: str) -> int:
-    """Weighted length by the twitter-text v3 rules."""
-    return parse_tweet(text).weightedLength
+    """Weighted length by the twitter-text v3 rules (an upper bound for costly input)."""
+    return sum(_x_piece_length(piece) for piece in _x_pieces(text))
+
+
+def _x_pieces(text: str) -> Iterator[str]:
+    # URLs never span spaces, so lengths add up over the tokens that hold a dot (where
+    # a URL may be), each with the spaces before it, and the dot-free text between.
+    last = 0
+    for start, word in _spaced_tokens(text):
+        if "." in word:
+            yield text[last:start]
+            yield word
+            last = start + len(word)
+    yield text[last:]
+
+
+def _spaced_tokens(text: str) -> Iterator[tuple[int, str]]:
+    """Each space-free token with the spaces before it: twitter-text reads a URL's
+    first character differently at the start of a text and after a space."""
+    previous_end = 0
+    for token in _TOKEN.finditer(text):
+        yield previous_end, text[previous_end : token.end()]
+        previous_end = token.end()
+
+
+def _x_piece_length(piece: str) -> int:
+    if "." in piece and too_costly_to_scan(piece):
+        # Scanned as text, plus one URL's worth per dot: never less than X counts.
+        return parse_tweet(piece.replace(".", ",")).weightedLength + URL_LENGTH * piece.count(".")
+    return parse_tweet(piece).weightedLength
+
+
+def too_costly_to_scan(token: str) -> bool:
+    """Whether twitter-text's URL pattern would backtrack for long on this token.
+
+    Its domain pattern is quadratic in runs of non-ASCII letters and cubic in runs
+    of dotted labels ("b.b.b..."): seconds for a few thousand characters.
+    """
+    return len(_NON_ASCII.findall(token)) > _MAX_NON_ASCII or bool(_MANY_LABELS.search(token))
+
+
+def url_spans(text: str, *, require_protocol: bool = False) -> tuple[list[tuple[int, int]], int]:
+    """Where twitter-text finds URLs, and how many may hide in tokens too costly to scan."""
+    spans, hidden = [], 0
+    for offset, word in _spaced_tokens(text):
+        if "." not in word or (require_protocol and "://" not in word):
+            continue
+        if too_costly_to_scan(word):
+            hidden += word.count("://") if require_protocol else word.count(".")
+            continue
+        found = extract_urls_with_indices(word, not require_protocol)
+        spans += [(offset + u["indices"][0], offset + u["indices"][1]) for u in found]
+    return spans, hidden
 
 
 def mastodon_length(text: str) -> int:
-    """What Mastodon's StatusLengthValidator counts for a status text."""
-    return grapheme_count(_mastodon_countable(text))
+    """What Mastodon's StatusLengthValidator counts for a status text (an upper bound
+    when a URL may hide in a token too costly to scan)."""
+    urls, hidden = url_spans(text, require_protocol=True)
+    return grapheme_count(_mastodon_countable(text, urls)) + URL_LENGTH * hidden
 
 
-def _mastodon_countable(text: str) -> str:
-    urls = [tuple(u["indices"]) for u in extract_urls_with_indices(text, False)]
+def _mastodon_countable(text: str, urls: list[tuple[int, int]]) -> str:
     pieces, last = [], 0
-    for start, end, replacement in sorted([*_url_spans(urls), *_mention_spans(text, urls)]):
+    for start, end, replacement in sorted(
+        [*_url_placeholders(urls), *_mention_placeholders(text, urls)]
+    ):
         pieces += [text[last:start], replacement]
         last = end
     return "".join([*pieces, text[last:]])
 
 
-def _url_spans(urls: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+def _url_placeholders(urls: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     return [(start, end, "x" * URL_LENGTH) for start, end in urls]
 
 
-def _mention_spans(text: str, urls: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+def _mention_placeholders(text: str, urls: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     spans = []
     for match in _MASTODON_MENTION.finditer(text):
         start, end = match.span()
@@ -120,6 +181,13 @@ def _header_problem(text: str) -> str | None:
     return None
 
 
+def _without_lone_surrogates(text: str) -> tuple[str, str | None]:
+    if not _LONE_SURROGATE.search(text):
+        return text, None
+    problem = str(_l("The text holds invalid Unicode (a lone surrogate)."))
+    return _LONE_SURROGATE.sub("\ufffd", text), problem
+
+
 def _no_problem(text: str) -> str | None:
     return None
 
@@ -140,7 +208,8 @@ def measure(outlet: str, text: str) -> Measure:
     if outlet not in _RULES:
         raise ValueError(f"unknown outlet {outlet!r}; expected one of {OUTLETS}")
     counter, unit, check = _RULES[outlet]
+    text, problem = _without_lone_surrogates(text)
     count, limit = counter(text), LIMITS[outlet]
     over_by = max(0, count - limit) if limit is not None else 0
-    problem = check(text)
+    problem = problem or check(text)
     return Measure(count, limit, str(unit), not over_by and problem is None, over_by, problem)

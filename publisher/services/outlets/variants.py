@@ -6,25 +6,29 @@ from collections.abc import Callable
 
 import regex
 from flask_babel import gettext as _
-from twitter_text import extract_urls_with_indices
 
 from ..markdown import markdown_to_text
-from .lengths import measure
+from .lengths import measure, url_spans
 
 ELLIPSIS = "…"
 SOCIAL = ("x", "mastodon", "bluesky")
 
 _GRAPHEME = regex.compile(r"\X")
-# Control characters, line/paragraph separators: nothing that can start a header line.
-_HEADER_UNSAFE = regex.compile(r"[\p{Cc}\p{Zl}\p{Zp}]+")
+# Control characters and line/paragraph separators (nothing that can start a header
+# line), and bidi overrides and isolates (which make a subject read differently).
+_HEADER_UNSAFE = regex.compile(r"[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202a-\u202e\u2066-\u2069\ufeff]+")
 # Controls except newline; characters X refuses; bidi embeddings and overrides,
 # which can make a post read differently from what was approved (U+202A-U+202E).
-_POST_UNSAFE = regex.compile(r"[^\P{Cc}\n\t]|[\ufffe\ufeff\uffff\u202a-\u202e]")
+_POST_UNSAFE = regex.compile(r"[^\P{Cc}\n\t]|[\p{Cs}\ufffe\ufeff\uffff\u202a-\u202e]")
+# A lone surrogate (possible from JSON "\ud800") is no text at all: not even UTF-8.
+_LONE_SURROGATE = regex.compile(r"\p{Cs}")
 _HORIZONTAL_SPACE = regex.compile(r"[^\S\n]+")
 _BLANK_LINES = regex.compile(r"\s*\n\s*")
 _SPACES = regex.compile(r"\s+")
-_URL_LIKE = regex.compile(r"\S*://\S*")
-_SLACK_ATOMIC = regex.compile(r"\S*://\S*|&(?:amp|lt|gt);")
+# Never cut here: a scheme, "://" and the printable ASCII after it (links end there),
+# besides the URLs twitter-text finds; for Slack, also its escapes.
+_URL_LIKE = regex.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://[!-~]*+", regex.IGNORECASE)
+_SLACK_ATOMIC = regex.compile(rf"{_URL_LIKE.pattern}|&(?:amp|lt|gt);", regex.IGNORECASE)
 _SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
@@ -41,18 +45,19 @@ def derive(
     status_label: str,
 ) -> dict[str, str]:
     """Every outlet's text for one update; each measures ok for its outlet."""
+    body_markdown = _LONE_SURROGATE.sub("\ufffd", body_markdown or "")
     text = _plain_text(body_markdown)
     head = _headline(status_label, incident_name, text)
     variants = {outlet: _social_post(outlet, head, incident_url) for outlet in SOCIAL}
     variants["slack"] = _slack_text(status_label, incident_name, text, incident_url)
     variants["email_subject"] = _email_subject(page_name, status_label, incident_name)
     variants["email_body"] = _email_body(body_markdown, incident_url)
-    variants["status_page"] = body_markdown or ""
+    variants["status_page"] = body_markdown
     return variants
 
 
 def _plain_text(body_markdown: str) -> str:
-    text = _POST_UNSAFE.sub("", markdown_to_text(body_markdown or ""))
+    text = _POST_UNSAFE.sub("", markdown_to_text(body_markdown))
     return _BLANK_LINES.sub("\n", _HORIZONTAL_SPACE.sub(" ", text)).strip()
 
 
@@ -60,11 +65,18 @@ def _one_line(text: str) -> str:
     return _SPACES.sub(" ", _POST_UNSAFE.sub("", text or "")).strip()
 
 
-def _headline(status_label: str, incident_name: str, text: str) -> str:
+def _title(status_label: str, incident_name: str) -> str:
     status, name = _one_line(status_label), _one_line(incident_name)
-    if not text:
-        return _("[%(status)s] %(name)s", status=status, name=name)
-    return _("[%(status)s] %(name)s: %(text)s", status=status, name=name, text=text)
+    if not status:
+        return name
+    return _("[%(status)s] %(name)s", status=status, name=name).strip()
+
+
+def _headline(status_label: str, incident_name: str, text: str) -> str:
+    title = _title(status_label, incident_name)
+    if not (title and text):
+        return title or text
+    return _("%(title)s: %(text)s", title=title, text=text)
 
 
 def _social_post(outlet: str, head: str, url: str) -> str:
@@ -74,11 +86,12 @@ def _social_post(outlet: str, head: str, url: str) -> str:
 
 
 def _slack_text(status_label: str, incident_name: str, text: str, url: str) -> str:
-    status, name = _one_line(status_label), _one_line(incident_name)
-    title = "*" + _("[%(status)s] %(name)s", status=status, name=name) + "*"
-    tail = "\n" + url.translate(_SLACK_ESCAPES)
-    head = _slack_escape(title + ("\n" + text if text else ""))
-    return shorten(head, lambda kept: measure("slack", kept + tail).ok, _SLACK_ATOMIC) + tail
+    title = _title(status_label, incident_name)
+    title = f"*{title}*" if title else ""
+    tail = "\n" + _slack_escape(url)
+    head = _slack_escape("\n".join(part for part in (title, text) if part))
+    kept = shorten(head, lambda kept: measure("slack", kept + tail).ok, _SLACK_ATOMIC)
+    return f"{kept}{tail}" if kept else _slack_escape(url)
 
 
 def _slack_escape(text: str) -> str:
@@ -87,26 +100,23 @@ def _slack_escape(text: str) -> str:
 
 
 def _email_subject(page_name: str, status_label: str, incident_name: str) -> str:
-    subject = sanitize_header_text(
-        _(
-            "[%(page)s] %(status)s: %(name)s",
-            page=sanitize_header_text(page_name),
-            status=sanitize_header_text(status_label),
-            name=sanitize_header_text(incident_name),
-        )
-    )
+    page, status, name = map(sanitize_header_text, (page_name, status_label, incident_name))
+    subject = _("%(status)s: %(name)s", status=status, name=name) if status and name else ""
+    subject = subject or status or name
+    if page:
+        subject = _("[%(page)s] %(subject)s", page=page, subject=subject)
+    subject = sanitize_header_text(subject)
     return shorten(subject, lambda kept: measure("email_subject", kept).ok)
 
 
 def _email_body(body_markdown: str, url: str) -> str:
     link = _("Follow this incident: %(url)s", url=url)
-    body = (body_markdown or "").strip()
+    body = body_markdown.strip()
     return f"{body}\n\n{link}" if body else link
 
 
 def shorten(text: str, fits: Callable[[str], bool], atomic: regex.Pattern = _URL_LIKE) -> str:
-    """`text` if it fits, else its longest fitting prefix plus "…", cut between words
-    (or, for text without spaces such as CJK, between graphemes), never inside a URL."""
+    """`text`, or its longest fitting prefix + "…", cut between words (else graphemes)."""
     if fits(text):
         return text
     words, graphemes = _cut_points(text, _atomic_spans(text, atomic))
@@ -121,15 +131,18 @@ def shorten(text: str, fits: Callable[[str], bool], atomic: regex.Pattern = _URL
 
 def _atomic_spans(text: str, atomic: regex.Pattern) -> list[tuple[int, int]]:
     spans = [m.span() for m in atomic.finditer(text)]
-    return spans + [tuple(u["indices"]) for u in extract_urls_with_indices(text)]
+    return spans + url_spans(text)[0]
 
 
 def _cut_points(text: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
     """Cut offsets after a non-space grapheme: (before a space, anywhere else)."""
+    inside = bytearray(len(text) + 1)
+    for start, end in spans:
+        inside[start + 1 : end] = b"\x01" * max(0, end - start - 1)
     words, graphemes, previous_is_space = [], [], True
     for cluster in _GRAPHEME.finditer(text):
         is_space, start = cluster.group().isspace(), cluster.start()
-        if not previous_is_space and not any(s < start < e for s, e in spans):
+        if not previous_is_space and not inside[start]:
             graphemes.append(start)
             if is_space:
                 words.append(start)
@@ -138,8 +151,15 @@ def _cut_points(text: str, spans: list[tuple[int, int]]) -> tuple[list[int], lis
 
 
 def _longest_fitting(text: str, cuts: list[int], fits: Callable[[str], bool]) -> int:
-    """The largest cut whose prefix + "…" fits (0 if none); binary search, each probe checked."""
-    low, high = -1, len(cuts)
+    """The largest cut whose prefix + "…" fits (0 if none).
+
+    Galloping then binary search: probes stay near the answer's length, so a huge
+    body costs little, and every returned cut was itself checked.
+    """
+    low, high, step = -1, len(cuts), 1
+    while low + step < high and fits(text[: cuts[low + step]] + ELLIPSIS):
+        low, step = low + step, step * 2
+    high = min(high, low + step)
     while high - low > 1:
         middle = (low + high) // 2
         if fits(text[: cuts[middle]] + ELLIPSIS):
