@@ -22,7 +22,11 @@ DEFAULT_TIMEOUT = (5.0, 10.0)  # connect, read
 
 
 class UnsafeURLError(ValueError):
-    """The URL points somewhere Herald must not connect to."""
+    """The URL points somewhere Herald must not connect to (or, `unresolved`, nowhere yet)."""
+
+    def __init__(self, message: str, unresolved: bool = False):
+        super().__init__(message)
+        self.unresolved = unresolved
 
 
 def check_url(url: str, allow_loopback: bool = False) -> str:
@@ -76,7 +80,7 @@ def _resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURLError(f"the host {host!r} does not resolve") from exc
+        raise UnsafeURLError(f"the host {host!r} does not resolve", unresolved=True) from exc
     return sorted({info[4][0] for info in infos})
 
 

@@ -44,7 +44,10 @@ RETRY_SCHEDULE = (
 )
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 JITTER = 0.2  # ±20% so many failing rows do not retry in lockstep
-THREAD_WAIT = timedelta(seconds=5)  # wait for the previous post of a thread to go out
+THREAD_WAIT = timedelta(seconds=5)
+# Networks forget idempotency keys after a while (Mastodon: about an hour); after this, an
+# ambiguous failure is left for a person even where the channel honours keys.
+IDEMPOTENCY_WINDOW = timedelta(minutes=45)  # wait for the previous post of a thread to go out
 CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
 
 
@@ -116,16 +119,21 @@ def record_sent(delivery: Delivery, receipt: Receipt) -> None:
         delivery.last_error = "the network already had this post; counted as sent"
 
 
-def record_failure(delivery: Delivery, error: ChannelError) -> None:
+def record_failure(delivery: Delivery, error: ChannelError, idempotent: bool = False) -> None:
     delivery.lease_until = None
     delivery.last_error = error.message[:2000]
-    if isinstance(error, AmbiguousChannelError):
+    if isinstance(error, AmbiguousChannelError) and not _key_still_honoured(delivery, idempotent):
         delivery.state = DeliveryState.UNKNOWN
     elif isinstance(error, PermanentChannelError) or delivery.attempts >= MAX_ATTEMPTS:
         delivery.state = DeliveryState.DEAD
     else:
         delivery.state = DeliveryState.RETRYING
         delivery.next_attempt_at = utcnow() + retry_delay(delivery.attempts, error)
+
+
+def _key_still_honoured(delivery: Delivery, idempotent: bool) -> bool:
+    """A resend with the same key cannot post twice while the network still remembers it."""
+    return idempotent and utcnow() - delivery.created_at < IDEMPOTENCY_WINDOW
 
 
 def retry_delay(attempts: int, error: ChannelError) -> timedelta:
@@ -178,7 +186,7 @@ def _deliver_one(adapter, delivery_id: int) -> bool:
         payload = adapter.render(outgoing_update(delivery))
         receipt = adapter.send(payload, delivery.idempotency_key)
     except ChannelError as error:
-        record_failure(delivery, error)
+        record_failure(delivery, error, type(adapter).idempotent)
         log.warning(
             "delivery %s to %s failed: %s", delivery.id, delivery.channel.kind, error.message
         )

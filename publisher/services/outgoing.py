@@ -39,7 +39,7 @@ def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
         body_markdown=message.body,
         body_html=str(render_markdown(message.body)),
         body_text=markdown_to_text(message.body),
-        variants={str(v.outlet): v.text for v in message.variants},
+        variants=_variants(message),
         published_at=message.published_at,
         page_name=current_app.config["PAGE_NAME"],
         page_url=base,
@@ -57,6 +57,13 @@ def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
         ],
         recipient=_recipient(delivery),
     )
+
+
+def _variants(message: Message) -> dict[str, str]:
+    """Each outlet's text, plus the email body as HTML so both email parts say the same."""
+    texts = {str(v.outlet): v.text for v in message.variants}
+    texts["email_body_html"] = str(render_markdown(texts.get("email_body", message.body)))
+    return texts
 
 
 def _previous_post(delivery: Delivery) -> str | None:

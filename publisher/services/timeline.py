@@ -172,9 +172,33 @@ def describe(event: AuditEvent) -> str:
             old=before.get("status"),
             new=after.get("status"),
         ),
+        **_message_describers(event, after),
     }
     describer = describers.get(event.action)
     return describer() if describer else event.action
+
+
+def _message_describers(event: AuditEvent, after: dict) -> dict:
+    """Sentences for the review steps of an update (the comment, when there is one)."""
+    comment = after.get("comment")
+    note = f" {comment}" if comment else ""
+    return {
+        "message.created": lambda: _("Started update %(id)s.", id=event.object_id) + note,
+        "message.edited": lambda: _("Edited update %(id)s.", id=event.object_id),
+        "message.submitted": lambda: _("Sent update %(id)s for review.", id=event.object_id) + note,
+        "message.approved": lambda: _("Approved update %(id)s.", id=event.object_id) + note,
+        "message.changes_requested": lambda: (
+            _("Asked for changes to update %(id)s:", id=event.object_id) + note
+        ),
+        "message.commented": lambda: _("Commented on update %(id)s:", id=event.object_id) + note,
+        "message.scheduled": lambda: _("Scheduled update %(id)s.", id=event.object_id),
+        "message.published": lambda: _("Published update %(id)s.", id=event.object_id),
+        "message.emergency_published": lambda: _(
+            "Published update %(id)s without review. Reason: %(reason)s",
+            id=event.object_id,
+            reason=comment or "—",
+        ),
+    }
 
 
 def _changes(before: dict, after: dict) -> str:

@@ -46,8 +46,13 @@ class FakeOutlet:
         pass
 
     def render(self, update):
-        return Payload(data={"text": update.variants["x"], "reply_to": update.reply_to,
-                             "recipient": update.recipient})
+        return Payload(
+            data={
+                "text": update.variants["x"],
+                "reply_to": update.reply_to,
+                "recipient": update.recipient,
+            }
+        )
 
     def send(self, payload, idempotency_key):
         outcome = self.script.pop(0) if self.script else None
@@ -78,8 +83,9 @@ def team(app):
 
 def publish(team, incident, body="Update", **kwargs):
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
-    message = composer.create_draft(comms, incident, incident_status="identified", body=body,
-                                    **kwargs)
+    message = composer.create_draft(
+        comms, incident, incident_status="identified", body=body, **kwargs
+    )
     composer.submit(comms, message)
     composer.approve(im, message, expected_hash=composer.content_hash(message))
     return composer.publish(comms, message)
@@ -141,15 +147,20 @@ def test_after_the_last_try_a_row_is_dead(app, make, team, outlets):
     assert row.state == DeliveryState.DEAD and row.attempts == delivery.MAX_ATTEMPTS
 
 
-@pytest.mark.parametrize(("error", "state"), [
-    (PermanentChannelError("401 bad credentials"), DeliveryState.DEAD),
-    (AmbiguousChannelError("timed out after sending"), DeliveryState.UNKNOWN),
-])
-def test_permanent_errors_die_at_once_and_ambiguous_ones_ask_a_person(
-    app, make, team, outlets, error, state
+@pytest.mark.parametrize(
+    ("error", "idempotent", "state"),
+    [
+        (PermanentChannelError("401 bad credentials"), True, DeliveryState.DEAD),
+        (AmbiguousChannelError("timed out after sending"), False, DeliveryState.UNKNOWN),
+        (AmbiguousChannelError("timed out after sending"), True, DeliveryState.RETRYING),
+    ],
+)
+def test_permanent_errors_die_and_ambiguous_ones_retry_only_under_an_idempotency_key(
+    app, make, team, outlets, monkeypatch, error, idempotent, state
 ):
     x = Channel(kind=ChannelKind.X, name="@x")
     db.session.add(x)
+    monkeypatch.setattr(outlets, "idempotent", idempotent)
     outlets.script = [error]
     message = publish(team, make.incident())
     deliver_batch(message.id, x.id)
@@ -178,8 +189,10 @@ def test_an_expired_lease_is_retried_only_where_resending_is_safe(app, make, tea
 def test_two_workers_never_claim_the_same_row(app, make, team, outlets):
     email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
     db.session.add(email)
-    db.session.add_all(Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com",
-                                  confirmed_at=utcnow()) for n in range(30))
+    db.session.add_all(
+        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
+        for n in range(30)
+    )
     db.session.commit()
     message = publish(team, make.incident())
     first = delivery.claim(message.id, email.id, 20, utcnow())
@@ -187,21 +200,32 @@ def test_two_workers_never_claim_the_same_row(app, make, team, outlets):
     assert len(first) == 20 and len(second) == 10 and not set(first) & set(second)
 
 
-def test_fan_out_reaches_only_confirmed_subscribers_of_touched_components(
-    app, make, team, outlets
-):
+def test_fan_out_reaches_only_confirmed_subscribers_of_touched_components(app, make, team, outlets):
     api, web = make.component("API"), make.component("Web", position=1)
     email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
     people = {
-        "all": Subscriber(kind=SubscriberKind.EMAIL, target="all@example.com",
-                          confirmed_at=utcnow()),
-        "api": Subscriber(kind=SubscriberKind.EMAIL, target="api@example.com",
-                          confirmed_at=utcnow(), components=[api]),
-        "web": Subscriber(kind=SubscriberKind.EMAIL, target="web@example.com",
-                          confirmed_at=utcnow(), components=[web]),
+        "all": Subscriber(
+            kind=SubscriberKind.EMAIL, target="all@example.com", confirmed_at=utcnow()
+        ),
+        "api": Subscriber(
+            kind=SubscriberKind.EMAIL,
+            target="api@example.com",
+            confirmed_at=utcnow(),
+            components=[api],
+        ),
+        "web": Subscriber(
+            kind=SubscriberKind.EMAIL,
+            target="web@example.com",
+            confirmed_at=utcnow(),
+            components=[web],
+        ),
         "unconfirmed": Subscriber(kind=SubscriberKind.EMAIL, target="new@example.com"),
-        "left": Subscriber(kind=SubscriberKind.EMAIL, target="gone@example.com",
-                           confirmed_at=utcnow(), unsubscribed_at=utcnow()),
+        "left": Subscriber(
+            kind=SubscriberKind.EMAIL,
+            target="gone@example.com",
+            confirmed_at=utcnow(),
+            unsubscribed_at=utcnow(),
+        ),
     }
     db.session.add_all([email, *people.values()])
     db.session.commit()
@@ -209,8 +233,9 @@ def test_fan_out_reaches_only_confirmed_subscribers_of_touched_components(
     deliver_batch(message.id, email.id)
     reached = sorted(data["recipient"]["address"] for data, _key in outlets.sent)
     assert reached == ["all@example.com", "api@example.com"]
-    assert all("/subscriptions/" in data["recipient"]["unsubscribe_url"]
-               for data, _key in outlets.sent)
+    assert all(
+        "/subscriptions/" in data["recipient"]["unsubscribe_url"] for data, _key in outlets.sent
+    )
 
 
 def test_one_failing_outlet_does_not_hold_up_another(app, make, team, outlets):

@@ -34,8 +34,9 @@ def test_several_technical_leads_can_work_in_parallel(app, make, people):
 
 def test_an_ad_hoc_role_needs_a_name(app, make, people):
     with pytest.raises(InvalidInput):
-        roster.assign(people[Role.ADMIN], make.incident(), RosterRole.AD_HOC,
-                      people[Role.RESPONDER])
+        roster.assign(
+            people[Role.ADMIN], make.incident(), RosterRole.AD_HOC, people[Role.RESPONDER]
+        )
 
 
 def test_the_incident_manager_holds_every_role_nobody_else_holds(app, make, people):
@@ -43,23 +44,23 @@ def test_the_incident_manager_holds_every_role_nobody_else_holds(app, make, peop
     im = people[Role.INCIDENT_MANAGER]
     roster.assign(people[Role.ADMIN], incident, RosterRole.INCIDENT_MANAGER, im)
     lines = roster.roster_lines(incident)
-    assert all(line.held_by_incident_manager for line in lines
-               if line.role != RosterRole.INCIDENT_MANAGER)
+    assert all(
+        line.held_by_incident_manager for line in lines if line.role != RosterRole.INCIDENT_MANAGER
+    )
     mine = dict((i.id, roles) for i, roles in roster.my_roles(im))
     assert set(mine[incident.id]) == set(roster.STANDARD_ROLES)
 
 
 def test_the_incident_manager_cannot_be_removed_only_replaced(app, make, people):
     incident = make.incident()
-    assignment = roster.assign(people[Role.ADMIN], incident, RosterRole.INCIDENT_MANAGER,
-                               people[Role.INCIDENT_MANAGER])
+    assignment = roster.assign(
+        people[Role.ADMIN], incident, RosterRole.INCIDENT_MANAGER, people[Role.INCIDENT_MANAGER]
+    )
     with pytest.raises(Conflict):
         roster.unassign(people[Role.ADMIN], incident, assignment.id)
 
 
-def test_a_responder_made_incident_manager_of_one_incident_may_assign_its_roles(
-    app, make, people
-):
+def test_a_responder_made_incident_manager_of_one_incident_may_assign_its_roles(app, make, people):
     incident, other = make.incident(), make.incident(name="Other")
     responder = people[Role.RESPONDER]
     roster.assign(people[Role.ADMIN], incident, RosterRole.INCIDENT_MANAGER, responder)
@@ -68,9 +69,7 @@ def test_a_responder_made_incident_manager_of_one_incident_may_assign_its_roles(
         roster.assign(responder, other, RosterRole.SCRIBE, people[Role.SUPPORT_AGENT])
 
 
-def test_a_responder_on_the_roster_may_write_the_timeline_and_one_off_it_may_not(
-    app, make, people
-):
+def test_a_responder_on_the_roster_may_write_the_timeline_and_one_off_it_may_not(app, make, people):
     incident = make.incident()
     responder = people[Role.RESPONDER]
     with pytest.raises(Forbidden):
@@ -82,5 +81,9 @@ def test_a_responder_on_the_roster_may_write_the_timeline_and_one_off_it_may_not
 
 def test_a_comms_manager_cannot_assign_roles(app, make, people):
     with pytest.raises(Forbidden):
-        roster.assign(people[Role.COMMS_MANAGER], make.incident(), RosterRole.SCRIBE,
-                      people[Role.SUPPORT_AGENT])
+        roster.assign(
+            people[Role.COMMS_MANAGER],
+            make.incident(),
+            RosterRole.SCRIBE,
+            people[Role.SUPPORT_AGENT],
+        )

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from publisher.models import Role, RosterRole
-from publisher.services import roster, tokens
+from publisher.services import composer, roster, tokens
+from publisher.services.composer.templates import save_template
 
 from ..staff import bearer, make_user, sign_in
 
@@ -55,6 +56,22 @@ EXPECTED: dict[str, set | str] = {
     "console.catalogue_page": {A},
     "console.add_group": {A},
     "console.edit_component": {A},
+    # The composer: the services decide within an incident (roster roles add rights).
+    "console.new_message": RESPONDERS,
+    "console.message": STAFF,
+    "console.edit_message": RESPONDERS | {SL},
+    "console.preview_message": RESPONDERS | {SL},
+    "console.submit_message": RESPONDERS,
+    "console.approve_message": {A, IM},
+    "console.request_changes": {A, IM},
+    "console.comment_message": RESPONDERS | {SL},
+    "console.publish_message": RESPONDERS,
+    "console.schedule_message": RESPONDERS,
+    "console.emergency_publish": {IM},
+    "console.revise_message": RESPONDERS,
+    "console.templates": {A, CM},
+    "console.edit_template": {A, CM},
+    "console.delete_template": {A, CM},
 }
 PUBLIC_PREFIX = "public."
 API_PREFIX = "api_v1."
@@ -84,6 +101,11 @@ def world(app, make):
     assignment = roster.assign(admin, incident, RosterRole.SCRIBE, people[R])
     # Revoking a token must not revoke the one the walker itself uses.
     spare_token, _plaintext = tokens.create_token(admin, "spare")
+    # Written by the comms manager, so every approver walking the routes is someone else.
+    message = composer.create_draft(
+        people[CM], incident, incident_status="identified", body="We found the cause."
+    )
+    template = save_template(admin, "Identified", "identified", "We found {incident_name}.")
     return {
         "component": api,
         "incident": incident,
@@ -91,6 +113,8 @@ def world(app, make):
         "people": people,
         "assignment": assignment,
         "spare_token": spare_token,
+        "message": message,
+        "template": template,
     }
 
 
@@ -113,6 +137,9 @@ def fill(rule, world) -> str:
         "user_id": str(world["people"][R].id),
         "assignment_id": str(world["assignment"].id),
         "filename": "css/herald.css",
+        "message_id": world["message"].public_id,
+        "template_id": str(world["template"].id),
+        "token": "no-such-token",  # an unknown subscription token: a 404, which is allowed
         "id": _public_id_for(rule.endpoint, world),
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: ids[m.group(1)], rule.rule)

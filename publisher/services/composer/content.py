@@ -88,6 +88,7 @@ def refresh_variants(message: Message, incident: Incident) -> None:
             variant.text = derived[outlet]
 
 
-def too_long(outlet: Outlet, text: str) -> lengths.Measure | None:
+def misfit(outlet: Outlet, text: str) -> lengths.Measure | None:
+    """The measure of a text that does not fit its outlet (too long, or unusable), else None."""
     measure = lengths.measure(outlet, text)
     return None if measure.ok else measure

@@ -25,9 +25,10 @@ from ...models import (
 )
 from ..errors import InvalidInput
 from ..incidents import parse_component_status
+from ..outlets import OUTLET_LABELS
 from ..permissions import Can, allowed, require
 from .common import check_state, check_version, commit_or_conflict, one_winner, record
-from .content import fill_template, refresh_variants, template_values, too_long
+from .content import fill_template, misfit, refresh_variants, template_values
 
 MAX_BODY = 20_000
 EDITABLE = (
@@ -190,24 +191,37 @@ def _apply_edit(message, body, status, components, variant_texts) -> None:
 
 
 def _set_variants(message: Message, texts: Mapping[Outlet, str]) -> None:
+    """Hand-edited outlet texts; an emptied one goes back to following the body."""
     by_outlet = {v.outlet: v for v in message.variants}
     for outlet, text in texts.items():
         text = (text or "").replace("\r\n", "\n").strip()
-        problem = too_long(outlet, text)
-        if problem is not None:
-            raise InvalidInput(
-                _(
-                    "The %(outlet)s text is %(count)d %(unit)s; the limit is %(limit)d.",
-                    outlet=outlet.value,
-                    count=problem.count,
-                    unit=problem.unit,
-                    limit=problem.limit,
-                ),
-                field=f"variant_{outlet.value}",
-            )
         variant = by_outlet[outlet]
+        if not text:
+            variant.edited = False  # refresh_variants derives it again
+            continue
+        _refuse_misfit(outlet, text)
         if variant.text != text:
             variant.text, variant.edited = text, True
+
+
+def _refuse_misfit(outlet: Outlet, text: str) -> None:
+    problem = misfit(outlet, text)
+    if problem is None:
+        return
+    label = OUTLET_LABELS[outlet.value]
+    if problem.problem:
+        message = _(
+            "The %(outlet)s text cannot be used: %(problem)s", outlet=label, problem=problem.problem
+        )
+    else:
+        message = _(
+            "The %(outlet)s text is %(count)d %(unit)s; the limit is %(limit)d.",
+            outlet=label,
+            count=problem.count,
+            unit=problem.unit,
+            limit=problem.limit,
+        )
+    raise InvalidInput(message, field=f"variant_{outlet.value}")
 
 
 def _children_changed(message: Message) -> bool:

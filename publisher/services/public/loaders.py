@@ -307,6 +307,7 @@ def _incident_view(incident: Incident, updates: list[UpdateView]) -> IncidentVie
         scheduled_until=incident.scheduled_until,
         components=[_component_view(c, c.group) for c in incident.components],
         updates=updates,
+        next_update_due_at=incident.next_update_due_at,
     )
 
 

@@ -171,6 +171,7 @@ class IncidentView:
     scheduled_until: datetime | None
     components: list[ComponentView]
     updates: list[UpdateView]  # newest first
+    next_update_due_at: datetime | None = None
 
     @property
     def is_maintenance(self) -> bool:

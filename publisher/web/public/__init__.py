@@ -4,4 +4,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("public", __name__)
 
-from . import api_v2, badges, feeds, pages  # noqa: E402,F401  (routes register on import)
+from . import api_v2, badges, feeds, pages, subscriptions  # noqa: E402,F401  (routes register on import)
