@@ -10,8 +10,12 @@ PASSWORD = "correct horse battery"
 
 def make_user(role: Role | str, email: str | None = None, name: str | None = None) -> User:
     role = Role(role)
-    return users.create_user(email or f"{role.value}@example.com",
-                             name or role.value.replace("_", " ").title(), role, PASSWORD)
+    return users.create_user(
+        email or f"{role.value}@example.com",
+        name or role.value.replace("_", " ").title(),
+        role,
+        PASSWORD,
+    )
 
 
 def sign_in(client, user: User, password: str = PASSWORD):

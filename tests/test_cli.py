@@ -57,8 +57,9 @@ def test_create_token_prints_a_working_token_once(runner, app):
     result = runner.invoke(args=["herald", "create-token", "--email", "bot@example.com"])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
-    response = app.test_client().get("/api/v1/incidents",
-                                     headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get(
+        "/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200
 
 
