@@ -22,6 +22,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, ClassVar
 
+from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -160,10 +161,10 @@ class EmailChannel:
     settings_schema: ClassVar[tuple[Setting, ...]] = (
         Setting(
             "recipients",
-            "Internal recipients",
+            _l("Internal recipients"),
             required=False,
             kind="list",
-            help="Send each update once to these addresses (Bcc) instead of to subscribers.",
+            help=_l("Send each update once to these addresses (Bcc) instead of to subscribers."),
         ),
     )
 

@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from mastodon import (
     Mastodon,
     MastodonAPIError,
@@ -43,16 +44,20 @@ VISIBILITIES = ("public", "unlisted")
 class MastodonChannel:
     kind = "mastodon"
     settings_schema = (
-        Setting("server_url", "Server", kind="url", help="https://mastodon.example"),
-        Setting("account", "Account", required=False, help="@status@mastodon.example"),
+        Setting("server_url", _l("Server"), kind="url", help="https://mastodon.example"),
+        Setting("account", _l("Account"), required=False, help="@status@mastodon.example"),
         Setting(
-            "visibility", "Visibility", required=False, default="public", help="public or unlisted"
+            "visibility",
+            _l("Visibility"),
+            required=False,
+            default="public",
+            help=_l("public or unlisted"),
         ),
         Setting(
             "access_token",
-            "Access token",
+            _l("Access token"),
             secret=True,
-            help="An application token with the write:statuses scope.",
+            help=_l("An application token with the write:statuses scope."),
         ),
     )
     idempotent = True  # Mastodon honours Idempotency-Key

@@ -62,7 +62,11 @@ def guarded_session(allow_loopback: bool = False) -> requests.Session:
 def _parse(url: str):
     if not isinstance(url, str) or len(url) > 2048 or any(c in url for c in "\r\n\t "):
         raise UnsafeURLError("not a URL")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        raise UnsafeURLError("not a URL") from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise UnsafeURLError("only http and https URLs are allowed")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from . import register
 from .base import OutgoingUpdate, Payload, PermanentChannelError, Receipt, Setting
@@ -50,10 +51,10 @@ class SlackChannel:
     settings_schema = (
         Setting(
             "webhook_url",
-            "Incoming webhook URL",
+            _l("Incoming webhook URL"),
             secret=True,
             kind="url",
-            help="From Slack: Apps, Incoming Webhooks. It works as a password.",
+            help=_l("From Slack: Apps, Incoming Webhooks. It works as a password."),
         ),
     )
     idempotent = False

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from . import register
 from .base import (
     OutgoingUpdate,
@@ -71,10 +73,10 @@ class WebhookChannel:
     settings_schema = (
         Setting(
             "documentation_url",
-            "Documentation link in each payload",
+            _l("Documentation link in each payload"),
             required=False,
             kind="url",
-            help="Where subscribers read about these webhooks.",
+            help=_l("Where subscribers read about these webhooks."),
         ),
     )
     idempotent = True  # receivers dedupe on webhook-id

@@ -20,15 +20,16 @@ from sqlalchemy import and_, func, or_, select, update
 from ..channels import (
     AmbiguousChannelError,
     ChannelError,
+    OutgoingUpdate,
     PermanentChannelError,
     Receipt,
     TransientChannelError,
     channel_class,
 )
 from ..extensions import db
-from ..models import Channel, Delivery, DeliveryState, Message, utcnow
+from ..models import Channel, Delivery, DeliveryState, Message, Subscriber, utcnow
 from . import channel_config
-from .outgoing import outgoing_update
+from .outgoing import base_update, for_delivery
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,18 @@ CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
 
 
 @dataclass(frozen=True)
+class Work:
+    """One claimed row, as plain data."""
+
+    id: int
+    key: str
+    attempts: int
+    created_at: datetime
+    kind: str
+    update: OutgoingUpdate
+
+
+@dataclass(frozen=True)
 class BatchResult:
     sent: int = 0
     failed: int = 0
@@ -63,17 +76,53 @@ def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
     channel = db.session.get(Channel, channel_id)
     if channel is None or _waiting_for_thread(message_id, channel_id):
         return BatchResult()
-    ids = claim(message_id, channel_id, limit, utcnow())
+    adapter, problem = _adapter(channel)  # before claiming: setting up may be slow
+    claimed_at = utcnow()
+    ids = claim(message_id, channel_id, limit, claimed_at)
     if not ids:
+        _close(adapter)
         return BatchResult()
-    adapter = _adapter_or_none(channel, ids)
-    if adapter is None:
+    work = _prepare(message_id, ids)  # plain data: nothing reloads after each commit
+    if problem is not None:
+        for row in work:
+            _save(row.id, failure_values(row, problem))
         return BatchResult(failed=len(ids), claimed=len(ids))
     try:
-        sent = sum(_deliver_one(adapter, delivery_id) for delivery_id in ids)
+        sent = sum(_deliver_one(adapter, row) for row in _while_leased(work, claimed_at))
     finally:
         _close(adapter)
     return BatchResult(sent=sent, failed=len(ids) - sent, claimed=len(ids))
+
+
+def _while_leased(work: list[Work], claimed_at: datetime):
+    """Yield rows in turn, renewing the batch's lease at half-time; a row whose lease has
+    already been taken back by the sweeper is someone else's now and is skipped."""
+    renew_at = claimed_at + lease() / 2
+    held = {row.id for row in work}
+    for row in work:
+        if utcnow() >= renew_at:
+            held = renew_lease([r.id for r in work if r.id in held])
+            renew_at = utcnow() + lease() / 2
+        if row.id in held:
+            yield row
+
+
+def renew_lease(ids: list[int]) -> set[int]:
+    """Extend the lease of rows this worker still holds; returns the ones it still holds."""
+    now = utcnow()
+    kept = db.session.scalars(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.state == DeliveryState.SENDING,
+            Delivery.lease_until >= now,
+        )
+        .values(lease_until=now + lease(), updated_at=now)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return set(kept)
 
 
 def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[int]:
@@ -111,29 +160,34 @@ def lease() -> timedelta:
     return timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
 
 
-def record_sent(delivery: Delivery, receipt: Receipt) -> None:
-    delivery.state, delivery.sent_at = DeliveryState.SENT, utcnow()
-    delivery.external_id = receipt.external_id
-    delivery.lease_until = delivery.last_error = None
+def sent_values(receipt: Receipt) -> dict:
+    values = {
+        "state": DeliveryState.SENT,
+        "sent_at": utcnow(),
+        "lease_until": None,
+        "external_id": receipt.external_id,
+        "last_error": None,
+    }
     if receipt.duplicate:
-        delivery.last_error = "the network already had this post; counted as sent"
+        values["last_error"] = "the network already had this post; counted as sent"
+    return values
 
 
-def record_failure(delivery: Delivery, error: ChannelError, idempotent: bool = False) -> None:
-    delivery.lease_until = None
-    delivery.last_error = error.message[:2000]
-    if isinstance(error, AmbiguousChannelError) and not _key_still_honoured(delivery, idempotent):
-        delivery.state = DeliveryState.UNKNOWN
-    elif isinstance(error, PermanentChannelError) or delivery.attempts >= MAX_ATTEMPTS:
-        delivery.state = DeliveryState.DEAD
+def failure_values(row: Work, error: ChannelError, idempotent: bool = False) -> dict:
+    values = {"lease_until": None, "last_error": error.message[:2000]}
+    if isinstance(error, AmbiguousChannelError) and not _key_still_honoured(row, idempotent):
+        values["state"] = DeliveryState.UNKNOWN
+    elif isinstance(error, PermanentChannelError) or row.attempts >= MAX_ATTEMPTS:
+        values["state"] = DeliveryState.DEAD
     else:
-        delivery.state = DeliveryState.RETRYING
-        delivery.next_attempt_at = utcnow() + retry_delay(delivery.attempts, error)
+        values["state"] = DeliveryState.RETRYING
+        values["next_attempt_at"] = utcnow() + retry_delay(row.attempts, error)
+    return values
 
 
-def _key_still_honoured(delivery: Delivery, idempotent: bool) -> bool:
+def _key_still_honoured(row: Work, idempotent: bool) -> bool:
     """A resend with the same key cannot post twice while the network still remembers it."""
-    return idempotent and utcnow() - delivery.created_at < IDEMPOTENCY_WINDOW
+    return idempotent and utcnow() - row.created_at < IDEMPOTENCY_WINDOW
 
 
 def retry_delay(attempts: int, error: ChannelError) -> timedelta:
@@ -173,47 +227,64 @@ def due_batches(now: datetime) -> list[tuple[int, int]]:
     return [(m, c) for m, c in rows]
 
 
-def retry_by_hand(delivery: Delivery) -> None:
-    """A person asked to try a dead or unknown row again (the key still guards repeats)."""
-    delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, utcnow()
-    delivery.attempts = 0
+def _prepare(message_id: int, ids: list[int]) -> list[Work]:
+    """Each claimed row with the update its channel will get, built before anything is sent."""
+    deliveries = db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
+    wanted = {d.subscriber_id for d in deliveries if d.subscriber_id}
+    subscribers = (
+        {s.id: s for s in db.session.scalars(select(Subscriber).where(Subscriber.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    base = base_update(db.session.get(Message, message_id))
+    return [
+        Work(
+            d.id,
+            d.idempotency_key,
+            d.attempts,
+            d.created_at,
+            d.channel.kind,
+            for_delivery(base, d, subscribers.get(d.subscriber_id)),
+        )
+        for d in sorted(deliveries, key=lambda d: d.id)
+    ]
+
+
+def _save(delivery_id: int, values: dict) -> None:
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
-def _deliver_one(adapter, delivery_id: int) -> bool:
-    delivery = db.session.get(Delivery, delivery_id)
+def _deliver_one(adapter, row: Work) -> bool:
     try:
-        payload = adapter.render(outgoing_update(delivery))
-        receipt = adapter.send(payload, delivery.idempotency_key)
+        receipt = adapter.send(adapter.render(row.update), row.key)
     except ChannelError as error:
-        record_failure(delivery, error, type(adapter).idempotent)
-        log.warning(
-            "delivery %s to %s failed: %s", delivery.id, delivery.channel.kind, error.message
-        )
-        db.session.commit()
+        _save(row.id, failure_values(row, error, type(adapter).idempotent))
+        log.warning("delivery %s to %s failed: %s", row.id, row.kind, error.message)
         return False
     except Exception as error:  # a bug must not lose the row: retry, then dead
-        log.exception("delivery %s crashed", delivery.id)
-        record_failure(delivery, TransientChannelError(f"internal error: {error!r}"))
-        db.session.commit()
+        log.exception("delivery %s crashed", row.id)
+        _save(row.id, failure_values(row, TransientChannelError(f"internal error: {error!r}")))
         return False
-    record_sent(delivery, receipt)
-    db.session.commit()
+    _save(row.id, sent_values(receipt))
     return True
 
 
-def _adapter_or_none(channel: Channel, ids: list[int]):
+def _adapter(channel: Channel):
+    """(adapter, None), or (None, the error) when the channel cannot be set up."""
     try:
-        return channel_config.adapter_for(channel)
+        return channel_config.adapter_for(channel), None
     except ChannelError as error:
-        for delivery in db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))):
-            record_failure(delivery, error)
-        db.session.commit()
-        return None
+        return None, error
 
 
 def _close(adapter) -> None:
-    close = getattr(adapter, "close", None)
+    close = getattr(adapter, "close", None) if adapter is not None else None
     if close is not None:
         close()
 

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -39,7 +39,7 @@ class ChannelProgress:
 
 
 def progress(message: Message) -> list[ChannelProgress]:
-    """Per channel: counts by state, the latest error, the post id (two queries)."""
+    """Per channel: counts by state, the latest error, the post id (three queries)."""
     rows = db.session.execute(
         select(Delivery.channel_id, Delivery.state, func.count())
         .where(Delivery.message_id == message.id)
@@ -55,23 +55,19 @@ def progress(message: Message) -> list[ChannelProgress]:
     return sorted(channels.values(), key=lambda p: (p.channel.kind, p.channel.name))
 
 
-def stuck(limit: int = 200) -> list[Delivery]:
+def stuck(limit: int = 200, message_id: int | None = None) -> list[Delivery]:
     """Dead and unknown deliveries, newest first, for people to retry or settle."""
-    return list(
-        db.session.scalars(
-            select(Delivery)
-            .where(Delivery.state.in_(STUCK))
-            .options(joinedload(Delivery.channel), joinedload(Delivery.message))
-            .order_by(Delivery.updated_at.desc())
-            .limit(limit)
-        )
-    )
+    query = select(Delivery).where(Delivery.state.in_(STUCK))
+    if message_id is not None:
+        query = query.where(Delivery.message_id == message_id)
+    query = query.options(joinedload(Delivery.channel), joinedload(Delivery.message))
+    return list(db.session.scalars(query.order_by(Delivery.updated_at.desc()).limit(limit)))
 
 
 def retry(actor: User, delivery_id: int) -> Delivery:
     """Send a dead or unknown delivery again (its idempotency key still applies)."""
-    require(actor, Can.PUBLISH)
-    delivery = _get(delivery_id)
+    delivery = get_delivery(delivery_id)
+    require(actor, Can.PUBLISH, delivery.message.incident)
     if delivery.state not in STUCK:
         raise Conflict(_("Only dead or unknown deliveries can be retried."))
     before = delivery.state
@@ -92,29 +88,31 @@ def retry(actor: User, delivery_id: int) -> Delivery:
 
 def settle(actor: User, delivery_id: int, went_out: bool, note: str = "") -> Delivery:
     """A person checked the outlet: record whether the post went out, with a note."""
-    require(actor, Can.PUBLISH)
-    delivery = _get(delivery_id)
+    delivery = get_delivery(delivery_id)
+    require(actor, Can.PUBLISH, delivery.message.incident)
     if delivery.state not in STUCK:
         raise Conflict(_("Only dead or unknown deliveries can be settled by hand."))
     note = " ".join((note or "").split())[:500]
     if not note:
         raise InvalidInput(_("Say what you found."), field="note")
-    before = delivery.state
+    before = {"state": delivery.state, "last_error": delivery.last_error}
     delivery.state = DeliveryState.SENT if went_out else DeliveryState.DEAD
+    if went_out:
+        delivery.sent_at = delivery.sent_at or utcnow()
     delivery.last_error = _("Settled by %(name)s: %(note)s", name=actor.name, note=note)
     audit.record(
         actor,
         "delivery.settled",
         delivery,
         incident=delivery.message.incident,
-        before={"state": before},
+        before=before,
         after={"state": delivery.state, "note": note},
     )
     db.session.commit()
     return delivery
 
 
-def _get(delivery_id: int) -> Delivery:
+def get_delivery(delivery_id: int) -> Delivery:
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound(_("There is no such delivery."))
@@ -122,17 +120,17 @@ def _get(delivery_id: int) -> Delivery:
 
 
 def _add_latest_details(message: Message, channels: dict[int, ChannelProgress]) -> None:
+    """The newest error and the newest post id per channel."""
     rows = db.session.execute(
-        select(Delivery.channel_id, Delivery.last_error, Delivery.external_id).where(
-            Delivery.message_id == message.id, Delivery.subscriber_id.is_(None)
+        select(Delivery.channel_id, Delivery.last_error, Delivery.external_id, Delivery.state)
+        .where(
+            Delivery.message_id == message.id,
+            or_(Delivery.last_error.is_not(None), Delivery.external_id.is_not(None)),
         )
+        .order_by(Delivery.updated_at, Delivery.id)
     ).all()
-    errors = db.session.execute(
-        select(Delivery.channel_id, func.max(Delivery.last_error))
-        .where(Delivery.message_id == message.id, Delivery.last_error.is_not(None))
-        .group_by(Delivery.channel_id)
-    ).all()
-    for channel_id, _error, external_id in rows:
-        channels[channel_id].external_id = external_id
-    for channel_id, error in errors:
-        channels[channel_id].last_error = error
+    for channel_id, error, external_id, state in rows:  # later rows win: newest last
+        if error:
+            channels[channel_id].last_error = error
+        if external_id and state == DeliveryState.SENT:
+            channels[channel_id].external_id = external_id

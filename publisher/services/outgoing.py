@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -22,7 +24,15 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
 
 
 def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
-    message = delivery.message
+    """Everything one delivery's channel needs (for a single row; batches use the parts)."""
+    subscriber = (
+        db.session.get(Subscriber, delivery.subscriber_id) if delivery.subscriber_id else None
+    )
+    return for_delivery(base_update(delivery.message), delivery, subscriber)
+
+
+def base_update(message: Message) -> OutgoingUpdate:
+    """The part of an update that is the same for every delivery of a message."""
     incident = message.incident
     base = current_app.config["BASE_URL"]
     return OutgoingUpdate(
@@ -43,9 +53,6 @@ def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
         published_at=message.published_at,
         page_name=current_app.config["PAGE_NAME"],
         page_url=base,
-        reply_to=_previous_post(delivery),
-        revises=_revised_post(delivery),
-        is_correction=delivery.is_correction,
         components=[
             {
                 "id": c.component.public_id,
@@ -55,7 +62,19 @@ def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
             }
             for c in message.component_changes
         ],
-        recipient=_recipient(delivery),
+    )
+
+
+def for_delivery(
+    base: OutgoingUpdate, delivery: Delivery, subscriber: Subscriber | None
+) -> OutgoingUpdate:
+    """The base update with what belongs to one delivery: thread, revision, recipient."""
+    return replace(
+        base,
+        reply_to=_previous_post(delivery),
+        revises=_revised_post(delivery),
+        is_correction=delivery.is_correction,
+        recipient=_recipient(subscriber),
     )
 
 
@@ -100,10 +119,9 @@ def _revised_post(delivery: Delivery) -> str | None:
     )
 
 
-def _recipient(delivery: Delivery) -> dict:
-    if delivery.subscriber_id is None:
+def _recipient(subscriber: Subscriber | None) -> dict:
+    if subscriber is None:
         return {}
-    subscriber = db.session.get(Subscriber, delivery.subscriber_id)
     return {
         "kind": str(subscriber.kind),
         "address": subscriber.target,

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..channels import REGISTRY, Setting, channel_class
+from ..channels import REGISTRY, PermanentChannelError, Setting, channel_class
 from ..channels.net import UnsafeURLError, check_url
 from ..extensions import db
 from ..models import Audience, Channel, ChannelKind, IncidentStatus, MaintenanceStatus, User
@@ -26,6 +26,7 @@ class ChannelDescription:
     channel: Channel
     settings_schema: tuple[Setting, ...]
     secrets_set: list[str]
+    locked: bool = False
 
 
 def kinds() -> list[str]:
@@ -46,7 +47,11 @@ def get_channel(channel_id: int) -> Channel:
 
 def describe(channel: Channel) -> ChannelDescription:
     schema = channel_class(channel.kind).settings_schema
-    return ChannelDescription(channel, schema, channel_config.secret_names(channel))
+    try:
+        names, locked = channel_config.secret_names(channel), False
+    except PermanentChannelError:  # CHANNEL_SECRETS_KEY missing or changed
+        names, locked = [], True
+    return ChannelDescription(channel, schema, names, locked)
 
 
 def save_channel(
@@ -70,7 +75,7 @@ def save_channel(
     channel.audiences = _audiences(audiences)
     channel.statuses = _statuses(statuses)
     channel.settings = _settings(schema, settings or {}, channel.settings or {})
-    channel_config.store_secrets(channel, _secrets(schema, secrets or {}, channel))
+    _store(channel, schema, _secrets(schema, secrets or {}, channel))
     db.session.add(channel)
     audit.record(
         actor,
@@ -87,6 +92,24 @@ def save_channel(
     return channel
 
 
+def _store(channel: Channel, schema, secrets: dict[str, str]) -> None:
+    """Seal the secrets; with the key lost or changed, only a full new set can replace them."""
+    try:
+        channel_config.store_secrets(channel, secrets)
+    except PermanentChannelError:
+        every = {s.name for s in schema if s.secret}
+        if not every <= set(secrets):
+            raise InvalidInput(
+                _(
+                    "The stored secrets cannot be opened with CHANNEL_SECRETS_KEY; "
+                    "give every secret again."
+                ),
+                field="secrets",
+            ) from None
+        channel.secrets_encrypted = None
+        channel_config.store_secrets(channel, secrets)
+
+
 def _schema(kind: str) -> tuple[Setting, ...]:
     if kind not in kinds():
         raise InvalidInput(_("Unknown kind of outlet."), field="kind")
@@ -101,7 +124,7 @@ def _name(name: str) -> str:
 
 
 def _audiences(values: list[str] | None) -> list[str]:
-    values = list(values or [Audience.PUBLIC.value])
+    values = [Audience.PUBLIC.value] if values is None else list(values)
     if not values or any(v not in {a.value for a in Audience} for v in values):
         raise InvalidInput(_("Audiences are public and/or internal."), field="audiences")
     return sorted(set(values))
@@ -115,6 +138,12 @@ def _statuses(values: list[str] | None) -> list[str]:
 
 
 def _settings(schema, given: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    known = {s.name for s in schema if not s.secret}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise InvalidInput(
+            _("Unknown setting: %(name)s.", name=", ".join(unknown)), field=unknown[0]
+        )
     result = {}
     for setting in (s for s in schema if not s.secret):
         value = given.get(setting.name, current.get(setting.name, setting.default))
@@ -156,7 +185,7 @@ def _secrets(schema, given: Mapping[str, str], channel: Channel) -> dict[str, st
         raise InvalidInput(
             _("Unknown secret: %(name)s.", name=", ".join(sorted(unknown))), field="secrets"
         )
-    already = set(channel_config.secret_names(channel)) if channel.id else set()
+    already = set(describe(channel).secrets_set) if channel.id else set()
     missing = [
         s.label
         for s in schema

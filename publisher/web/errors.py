@@ -41,7 +41,7 @@ def handle_service_error(error: ServiceError):
     log.info("refused %s: %s", request.path, error.message)
     if wants_json():
         body = {"error": error.message, "status": error.status_code}
-        if error.field:
+        if error.field is not None:
             body["field"] = error.field
         return jsonify(body), error.status_code
     page = render_template("public/error.html", code=error.status_code, message=error.message)

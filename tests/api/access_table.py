@@ -47,4 +47,14 @@ API_EXPECTED: dict[str, set | str] = {
     "api_v1.create_template": {A, CM},
     "api_v1.update_template": {A, CM},
     "api_v1.delete_template": {A, CM},
+    # Outlets: admins configure them; responders (who may publish) unstick deliveries.
+    "api_v1.list_channels": {A},
+    "api_v1.list_channel_kinds": {A},
+    "api_v1.create_channel": {A},
+    "api_v1.get_channel": {A},
+    "api_v1.update_channel": {A},
+    "api_v1.message_deliveries": STAFF,
+    "api_v1.list_deliveries": RESPONDERS,
+    "api_v1.retry_delivery": RESPONDERS,
+    "api_v1.settle_delivery": RESPONDERS,
 }

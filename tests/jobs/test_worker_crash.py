@@ -44,7 +44,7 @@ class Receiver(BaseHTTPRequestHandler):
     seen: list[str] = []
     delay = 0.03
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         time.sleep(self.delay)
         Receiver.seen.append(self.headers["webhook-id"])
@@ -79,16 +79,17 @@ def worker_env(app, tmp_path):
     return env
 
 
-def flask(env, *args, **kwargs):
+def flask(env, *args):
+    """A long-running `flask herald` process; its log goes to a file (a pipe could fill)."""
+    log = open(Path(env["HERALD_INSTANCE_DIR"]) / f"{args[0]}.log", "ab")  # noqa: SIM115
     command = [sys.executable, "-m", "flask", "--app", "app", "herald", *args]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
 def run(env, *args) -> None:
-    process = flask(env, *args)
-    _out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err.decode()[-2000:]
+    command = [sys.executable, "-m", "flask", "--app", "app", "herald", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
 
 
 def states() -> dict[str, int]:
@@ -109,14 +110,19 @@ def wait_for(condition, seconds: float) -> bool:
 def published_fan_out(make, receiver) -> None:
     db.session.add(Channel(kind=ChannelKind.WEBHOOK, name="webhook subscribers"))
     db.session.add_all(
-        Subscriber(kind=SubscriberKind.WEBHOOK, target=f"{receiver}/hook/{n}",
-                   signing_secret=SECRET, confirmed_at=utcnow())
+        Subscriber(
+            kind=SubscriberKind.WEBHOOK,
+            target=f"{receiver}/hook/{n}",
+            signing_secret=SECRET,
+            confirmed_at=utcnow(),
+        )
         for n in range(SUBSCRIBERS)
     )
     db.session.commit()
     comms, im = make_user(Role.COMMS_MANAGER), make_user(Role.INCIDENT_MANAGER)
-    message = composer.create_draft(comms, make.incident(), incident_status="identified",
-                                    body="We found the cause.")
+    message = composer.create_draft(
+        comms, make.incident(), incident_status="identified", body="We found the cause."
+    )
     composer.submit(comms, message)
     composer.approve(im, message, expected_hash=composer.content_hash(message))
     composer.publish(comms, message)  # DELIVERY_AUTOSTART is off: rows wait for the sweeper

@@ -255,3 +255,21 @@ def test_publishing_enqueues_the_deliveries_after_commit(app, make, team, outlet
     db.session.add(x)
     publish(team, make.incident())
     assert rows(x)[0].state == DeliveryState.SENT
+
+
+def test_a_worker_keeps_its_rows_by_renewing_and_loses_those_the_sweeper_took(
+    app, make, team, outlets
+):
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    first = publish(team, make.incident())
+    second = publish(team, make.incident(name="Other"))
+    held = delivery.claim(first.id, x.id, 10, utcnow())
+    lost = delivery.claim(second.id, x.id, 10, utcnow())
+    with time_machine.travel(utcnow() + delivery.lease() / 2, tick=False):
+        assert delivery.renew_lease(held) == set(held)  # renewed in time
+    with time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False):
+        app.config["DELIVERY_AUTOSTART"] = False
+        delivery.expire_leases(utcnow())  # the sweeper takes back the row not renewed
+        assert delivery.renew_lease(lost) == set()
+        assert delivery.renew_lease(held) == set(held)

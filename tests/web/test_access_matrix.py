@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from publisher.models import Role, RosterRole
+from publisher.extensions import db
+from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role, RosterRole
 from publisher.services import composer, roster, tokens
 from publisher.services.composer.templates import save_template
 
@@ -72,6 +73,12 @@ EXPECTED: dict[str, set | str] = {
     "console.templates": {A, CM},
     "console.edit_template": {A, CM},
     "console.delete_template": {A, CM},
+    "console.outlets": {A},
+    "console.new_outlet": {A},
+    "console.edit_outlet": {A},
+    "console.deliveries": RESPONDERS,
+    "console.retry_delivery": RESPONDERS,
+    "console.settle_delivery": RESPONDERS,
 }
 PUBLIC_PREFIX = "public."
 API_PREFIX = "api_v1."
@@ -106,6 +113,7 @@ def world(app, make):
         people[CM], incident, incident_status="identified", body="We found the cause."
     )
     template = save_template(admin, "Identified", "identified", "We found {incident_name}.")
+    channel, dead = _outlet_with_a_dead_delivery(incident)
     return {
         "component": api,
         "incident": incident,
@@ -115,7 +123,27 @@ def world(app, make):
         "spare_token": spare_token,
         "message": message,
         "template": template,
+        "channel": channel,
+        "dead_delivery": dead,
     }
+
+
+def _outlet_with_a_dead_delivery(incident):
+    """A Slack outlet (no secrets) and a dead delivery of the incident's published update."""
+    channel = Channel(kind=ChannelKind.SLACK, name="#status")
+    db.session.add(channel)
+    db.session.flush()
+    dead = Delivery(
+        message_id=incident.messages[0].id,
+        channel_id=channel.id,
+        state=DeliveryState.DEAD,
+        idempotency_key="world-dead-delivery",
+        attempts=8,
+        last_error="500 Internal Server Error",
+    )
+    db.session.add(dead)
+    db.session.commit()
+    return channel, dead
 
 
 def routes(app):
@@ -139,6 +167,8 @@ def fill(rule, world) -> str:
         "filename": "css/herald.css",
         "message_id": world["message"].public_id,
         "template_id": str(world["template"].id),
+        "channel_id": str(world["channel"].id),
+        "delivery_id": str(world["dead_delivery"].id),
         "token": "no-such-token",  # an unknown subscription token: a 404, which is allowed
         "id": _public_id_for(rule.endpoint, world),
     }

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 description of /api/v1, written by hand and served at /api/v1/openapi.json.
 
+Operations, parameters and error responses are here; the schemas are in openapi_schemas.py.
 tests/api/test_openapi.py checks it is valid and lists exactly the routes the app has.
 """
 
@@ -9,23 +10,10 @@ from typing import Any, NamedTuple
 
 from flask import jsonify
 
-from ...models import (
-    Audience,
-    ComponentStatus,
-    Impact,
-    IncidentKind,
-    IncidentStatus,
-    MaintenanceStatus,
-    MessageState,
-    Outlet,
-    ReviewAction,
-    RosterRole,
-    TimelineKind,
-)
 from ..access import public
 from . import blueprint
+from .openapi_schemas import JSON, component_schemas, param, ref
 
-JSON = "application/json"
 ERRORS = {
     "400": ("BadRequest", "The body is not a JSON object."),
     "401": ("Unauthorized", "No valid API token was sent."),
@@ -35,6 +23,7 @@ ERRORS = {
     "413": ("TooLarge", "The body is over a megabyte."),
     "422": ("Unprocessable", "A field is missing or not valid; `field` names it."),
 }
+STRING = {"type": "string"}
 READ, WRITE = "401 403", "400 401 403 413 422"  # error codes every read / write may answer
 
 
@@ -60,7 +49,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(),
             "responses": error_responses(),
-            "schemas": schemas() | request_schemas() | message_schemas() | message_requests(),
+            "schemas": component_schemas(),
         },
     }
 
@@ -79,6 +68,7 @@ class Op(NamedTuple):
 
 
 MESSAGE, TEMPLATE = "/messages/{message_id}", "/templates/{template_id}"
+CHANNEL, DELIVERY = "/channels/{channel_id}", "/deliveries/{delivery_id}"
 # One operation a line or two, so the table reads like the URL map. fmt: off keeps it so.
 # fmt: off
 OPERATIONS = (
@@ -146,23 +136,53 @@ OPERATIONS = (
     Op(TEMPLATE, "patch", "updateTemplate", "Change a template.",
        "200 Template", WRITE + " 404 409", "EditTemplate"),
     Op(TEMPLATE, "delete", "deleteTemplate", "Remove a template.", "204", READ + " 404"),
+    Op("/channels", "get", "listChannels", "Configured outlets; secrets by name only (admins).",
+       "200 Channel[]", READ),
+    Op("/channels", "post", "createChannel", "Configure an outlet (admins).",
+       "201 Channel", WRITE, "NewChannel"),
+    Op(CHANNEL, "get", "getChannel", "One outlet (admins).", "200 Channel", READ + " 404"),
+    Op(CHANNEL, "patch", "updateChannel",
+       "Change an outlet; a secret left out or sent as \"\" keeps its stored value (admins).",
+       "200 Channel", WRITE + " 404", "EditChannel"),
+    Op("/channel-kinds", "get", "listChannelKinds",
+       "Each kind of outlet and the settings it takes (admins).", "200 ChannelKind[]", READ),
+    Op(MESSAGE + "/deliveries", "get", "getDeliveryProgress",
+       "Per outlet: how far sending a published update has got.",
+       "200 DeliveryProgress[]", READ + " 404"),
+    Op("/deliveries", "get", "listDeliveries",
+       "Dead and unknown deliveries, newest first, for a person to retry or settle.",
+       "200 Delivery[]", READ + " 422"),
+    Op(DELIVERY + "/retry", "post", "retryDelivery",
+       "Send a dead or unknown delivery again (same idempotency key).",
+       "200 Delivery", WRITE + " 404 409"),
+    Op(DELIVERY + "/settle", "post", "settleDelivery",
+       "Record what a person found at the outlet: the post went out, or it did not.",
+       "200 Delivery", WRITE + " 404 409", "SettleDelivery"),
 )
 # fmt: on
 # Created resources whose Location header points at where to read them.
-LOCATED = {"declareIncident", "scheduleMaintenance", "createMessage", "reviseMessage"}
+LOCATED = {
+    "declareIncident",
+    "scheduleMaintenance",
+    "createMessage",
+    "reviseMessage",
+    "createChannel",
+}  # fmt: skip
 OPTIONAL_BODIES = {"ResolveIncident", "SubmitMessage", "PublishMessage"}
-QUERY_PARAMETERS = {"listIncidents": ["State", "Limit"]}
+QUERY_PARAMETERS = {"listIncidents": ["State", "Limit"],
+                    "listDeliveries": ["DeliveryFilter", "Limit"]}  # fmt: skip
 ID_PARAMETERS = {"incidents": "IncidentId", "components": "ComponentId",
                  "maintenance": "MaintenanceId"}  # fmt: skip
 OTHER_PATH_PARAMETERS = {"{assignment_id}": "AssignmentId", "{message_id}": "MessageId",
-                         "{template_id}": "TemplateId"}  # fmt: skip
+                         "{template_id}": "TemplateId", "{channel_id}": "ChannelId",
+                         "{delivery_id}": "DeliveryId"}  # fmt: skip
 
 
 def paths() -> dict[str, Any]:
     result: dict[str, Any] = {}
     for op in OPERATIONS:
-        parameters = _path_parameters(op.path)
-        item = result.setdefault(op.path, {"parameters": parameters} if parameters else {})
+        shared = _path_parameters(op.path)
+        item = result.setdefault(op.path, {"parameters": shared} if shared else {})
         item[op.method] = _operation(op)
     result["/openapi.json"] = {
         "get": {"operationId": "getOpenApi", "summary": "This document.", "security": [],
@@ -176,7 +196,7 @@ def _path_parameters(path: str) -> list[dict]:
     if "{id}" in path:
         names.append(ID_PARAMETERS[path.split("/")[1]])
     names += [name for part, name in OTHER_PATH_PARAMETERS.items() if part in path]
-    return [_param(name) for name in names]
+    return [param(name) for name in names]
 
 
 def _operation(op: Op) -> dict[str, Any]:
@@ -188,10 +208,10 @@ def _operation(op: Op) -> dict[str, Any]:
     if op.body:
         operation["requestBody"] = {
             "required": op.body not in OPTIONAL_BODIES,
-            "content": {JSON: {"schema": _ref(op.body)}},
+            "content": {JSON: {"schema": ref(op.body)}},
         }
     if op.op_id in QUERY_PARAMETERS:
-        operation["parameters"] = [_param(name) for name in QUERY_PARAMETERS[op.op_id]]
+        operation["parameters"] = [param(name) for name in QUERY_PARAMETERS[op.op_id]]
     return operation
 
 
@@ -199,7 +219,7 @@ def _answer(answer: str, located: bool) -> dict[str, Any]:
     code, _sep, name = answer.partition(" ")
     if not name:
         return {code: {"description": "Done; no content."}}
-    schema = {"type": "object"} if name == "object" else _ref(name.removesuffix("[]"))
+    schema = {"type": "object"} if name == "object" else ref(name.removesuffix("[]"))
     if name.endswith("[]"):
         schema = {"type": "array", "items": schema}
     response: dict[str, Any] = {"description": "OK", "content": {JSON: {"schema": schema}}}
@@ -220,17 +240,26 @@ def parameters() -> dict[str, Any]:
         }
 
     return {
-        "IncidentId": path("id", "The incident's public id.", _str()),
-        "ComponentId": path("id", "The component's public id.", _str()),
-        "MaintenanceId": path("id", "The maintenance's public id.", _str()),
+        "IncidentId": path("id", "The incident's public id.", STRING),
+        "ComponentId": path("id", "The component's public id.", STRING),
+        "MaintenanceId": path("id", "The maintenance's public id.", STRING),
         "AssignmentId": path("assignment_id", "A roster assignment id.", {"type": "integer"}),
-        "MessageId": path("message_id", "The update's public id.", _str()),
+        "MessageId": path("message_id", "The update's public id.", STRING),
         "TemplateId": path("template_id", "A template id.", {"type": "integer"}),
+        "ChannelId": path("channel_id", "An outlet's id.", {"type": "integer"}),
+        "DeliveryId": path("delivery_id", "A delivery's id.", {"type": "integer"}),
         "State": {
             "name": "state",
             "in": "query",
             "required": False,
             "schema": {"enum": ["active", "all"], "default": "active"},
+        },
+        "DeliveryFilter": {
+            "name": "state",
+            "in": "query",
+            "required": True,
+            "schema": {"enum": ["stuck"]},
+            "description": "stuck: dead and unknown deliveries.",
         },
         "Limit": {
             "name": "limit",
@@ -243,269 +272,11 @@ def parameters() -> dict[str, Any]:
 
 def error_responses() -> dict[str, Any]:
     return {
-        name: {"description": text, "content": {JSON: {"schema": _ref("Error")}}}
+        name: {"description": text, "content": {JSON: {"schema": ref("Error")}}}
         for name, text in ERRORS.values()
     }
-
-
-# ---------------------------------------------------------------- schemas
-
-
-def schemas() -> dict[str, Any]:
-    return {
-        "Error": _object(
-            error=_str(), status={"type": "integer"}, field=_str(), required=["error", "status"]
-        ),
-        "AffectedComponent": _object(id=_str(), name=_str(), status=_enum(ComponentStatus)),
-        "Component": _object(
-            id=_str(),
-            name=_str(),
-            status=_enum(ComponentStatus),
-            description=_nullable("string"),
-            position={"type": "integer"},
-            updated_at=_time(),
-        ),
-        "Incident": _object(
-            id=_str(),
-            name=_str(),
-            kind=_enum(IncidentKind),
-            status={"enum": _values(IncidentStatus) + _values(MaintenanceStatus)},
-            impact=_enum(Impact),
-            started_at=_time(),
-            resolved_at=_time(nullable=True),
-            components=_list("AffectedComponent"),
-            roster=_list("RosterLine"),
-            url={"type": "string", "format": "uri"},
-        ),
-        "Maintenance": {
-            "allOf": [
-                _ref("Incident"),
-                _object(
-                    scheduled_for=_time(),
-                    scheduled_until=_time(),
-                    auto_transition={"type": "boolean"},
-                ),
-            ]
-        },
-        "RosterAssignment": _object(
-            id={"type": "integer"},
-            role=_enum(RosterRole),
-            label=_nullable("string"),
-            user_email=_str(),
-            user_name=_str(),
-            assigned_at=_time(),
-        ),
-        "RosterLine": _object(
-            role=_enum(RosterRole),
-            label=_str(),
-            holders=_list("RosterAssignment"),
-            held_by_incident_manager={"type": "boolean"},
-        ),
-        "TimelineItem": _object(
-            at=_time(),
-            actor=_nullable("string"),
-            kind=_str(),
-            text=_str(),
-            action=_nullable("string"),
-            before=_nullable("object"),
-            after=_nullable("object"),
-        ),
-    }
-
-
-def request_schemas() -> dict[str, Any]:
-    new_impact = {"enum": [i.value for i in Impact if i != Impact.MAINTENANCE]}
-    return {
-        "ComponentChange": _object(id=_str(), status=_enum(ComponentStatus)),
-        "DeclareIncident": _object(
-            name=_str(300),
-            impact=new_impact,
-            components=_list("ComponentChange"),
-            incident_manager_email={"type": "string", "format": "email"},
-            required=["name", "impact", "components"],
-        ),
-        "UpdateIncident": _object(
-            name=_str(300),
-            status=_enum(IncidentStatus),
-            impact=new_impact,
-            components=_list("ComponentChange"),
-            required=[],
-        ),
-        "ResolveIncident": _object(
-            restore_components={"type": "boolean", "default": True}, required=[]
-        ),
-        "UpdateComponent": _object(status=_enum(ComponentStatus)),
-        "ScheduleMaintenance": _object(
-            name=_str(300),
-            components={"type": "array", "items": _str()},
-            scheduled_for=_time(),
-            scheduled_until=_time(),
-            auto_transition={"type": "boolean", "default": True},
-            required=["name", "components", "scheduled_for", "scheduled_until"],
-        ),
-        "UpdateMaintenance": _object(status=_enum(MaintenanceStatus)),
-        "AssignRole": _object(
-            role=_enum(RosterRole),
-            user_email={"type": "string", "format": "email"},
-            label=_str(120),
-            required=["role", "user_email"],
-        ),
-        "NewTimelineEntry": _object(
-            body=_str(5000),
-            kind={"enum": _values(TimelineKind), "default": "note"},
-            at=_time(),
-            required=["body"],
-        ),
-    }
-
-
-def message_schemas() -> dict[str, Any]:
-    statuses = {"enum": _values(IncidentStatus) + _values(MaintenanceStatus)}
-    person = {"oneOf": [_ref("Person"), {"type": "null"}]}
-    return {
-        "Person": _object(email=_str(), name=_str()),
-        "Message": _object(
-            id=_str(),
-            incident_id=_str(),
-            audience=_enum(Audience),
-            state=_enum(MessageState),
-            version={"type": "integer", "description": "Send as expected_version to act safely."},
-            incident_status=statuses,
-            body={"type": "string", "description": "Markdown."},
-            components=_list("AffectedComponent"),
-            variants={
-                "type": "object",
-                "propertyNames": _enum(Outlet),
-                "additionalProperties": _ref("Variant"),
-            },
-            content_hash={"type": "string", "description": "Send as expected_hash to approve."},
-            author=person,
-            approved_by=person,
-            approved_hash=_nullable("string"),
-            emergency_reason=_nullable("string"),
-            created_at=_time(),
-            published_at=_time(nullable=True),
-            publish_at=_time(nullable=True),
-            revision_of=_nullable("string"),
-            edited={"type": "boolean", "description": "A revision of a published update."},
-            superseded_at=_time(nullable=True),
-            review=_list("ReviewEntry"),
-        ),
-        "Variant": _object(
-            text=_str(),
-            edited={"type": "boolean"},
-            count={"type": "integer"},
-            limit=_nullable("integer"),
-            unit=_str(),
-            ok={"type": "boolean"},
-            problem=_nullable("string"),
-        ),
-        "ReviewEntry": _object(
-            at=_time(),
-            action=_enum(ReviewAction),
-            actor=person,
-            comment=_nullable("string"),
-            content_hash=_str(),
-        ),
-        "Template": _object(
-            id={"type": "integer"},
-            name=_str(),
-            incident_status=statuses,
-            body=_str(),
-            updated_at=_time(),
-        ),
-    }
-
-
-def message_requests() -> dict[str, Any]:
-    version = {"type": "integer", "minimum": 1}
-    statuses = {"enum": _values(IncidentStatus) + _values(MaintenanceStatus)}
-    comment = _str(5000)
-    texts = {"type": "object", "propertyNames": _enum(Outlet), "additionalProperties": _str()}
-    return {
-        "NewMessage": _object(
-            incident_status=statuses,
-            body=_str(20_000),
-            audience={"enum": _values(Audience), "default": "public"},
-            components=_list("ComponentChange"),
-            template_id={"type": "integer", "description": "Prefill the body from it."},
-            required=[],
-        ),
-        "EditMessage": _object(
-            expected_version=version,
-            body=_str(20_000),
-            incident_status=statuses,
-            components=_list("ComponentChange"),
-            variants=texts,
-            required=[],
-        ),
-        "SubmitMessage": _object(expected_version=version, comment=comment, required=[]),
-        "ApproveMessage": _object(
-            expected_hash=_str(), comment=comment, required=["expected_hash"]
-        ),
-        "RequestChanges": _object(comment=comment, expected_version=version, required=["comment"]),
-        "NewComment": _object(comment=comment),
-        "PublishMessage": _object(
-            expected_version=version,
-            next_update_in_minutes={"type": "integer", "minimum": 1, "maximum": 10080},
-            required=[],
-        ),
-        "ScheduleMessage": _object(
-            publish_at=_time(), expected_version=version, required=["publish_at"]
-        ),
-        "EmergencyPublish": _object(
-            reason=_str(2000), expected_version=version, required=["reason"]
-        ),
-        "NewTemplate": _object(name=_str(200), incident_status=statuses, body=_str(10_000)),
-        "EditTemplate": _object(
-            name=_str(200), incident_status=statuses, body=_str(10_000), required=[]
-        ),
-    }
-
-
-# ---------------------------------------------------------------- builders
 
 
 def _errors(codes: str) -> dict:
     names = {code: ERRORS[code][0] for code in sorted(codes.split())}
     return {code: {"$ref": f"#/components/responses/{name}"} for code, name in names.items()}
-
-
-def _param(name: str) -> dict:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _list(name: str) -> dict:
-    return {"type": "array", "items": _ref(name)}
-
-
-def _object(*, required: list[str] | None = None, **properties: dict) -> dict:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-    }
-
-
-def _str(max_length: int | None = None) -> dict:
-    return {"type": "string"} | ({"maxLength": max_length} if max_length else {})
-
-
-def _nullable(kind: str) -> dict:
-    return {"type": [kind, "null"]}
-
-
-def _time(nullable: bool = False) -> dict:
-    return {"type": ["string", "null"] if nullable else "string", "format": "date-time"}
-
-
-def _enum(enum) -> dict:
-    return {"enum": _values(enum)}
-
-
-def _values(enum) -> list[str]:
-    return [member.value for member in enum]

@@ -66,7 +66,8 @@ def checked_text(value: Any, field: str) -> str:
     return value
 
 
-def flag(body: dict, field: str, default: bool) -> bool:
+def flag(body: dict, field: str, default: bool | None) -> bool:
+    """true or false; with default None the field is required."""
     value = body.get(field, default)
     if not isinstance(value, bool):
         raise InvalidInput(_("%(field)s must be true or false.", field=field), field=field)
@@ -108,6 +109,30 @@ def texts_by_key(body: dict, field: str, keys: Collection[str]) -> dict[str, str
             field=field,
         )
     return {key: checked_text(text, f"{field}.{key}") for key, text in value.items()}
+
+
+def text_list(body: dict, field: str) -> list[str] | None:
+    """["text", ...], each checked as text; absent or null is None."""
+    raw = items(body, field, required=False)
+    if raw is None:
+        return None
+    return [checked_text(value, f"{field}[{n}]") for n, value in enumerate(raw)]
+
+
+def texts_by_name(body: dict, field: str) -> dict[str, str] | None:
+    """{"name": "text", ...} with any names (the service says which it knows)."""
+    value = _object_field(body, field)
+    if value is None:
+        return None
+    return {name: checked_text(text, f"{field}.{name}") for name, text in value.items()}
+
+
+def settings(body: dict, field: str) -> dict[str, Any] | None:
+    """{"name": value, ...}: text, a whole number, true or false, null, or a list of texts."""
+    value = _object_field(body, field)
+    if value is None:
+        return None
+    return {name: _setting(item, f"{field}.{name}") for name, item in value.items()}
 
 
 def row_id(raw: int) -> int:
@@ -238,6 +263,38 @@ def _components(ids: list[str], where: list[str]) -> dict[str, Component]:
         if public_id not in found:
             raise InvalidInput(_("There is no component with that id."), field=field)
     return found
+
+
+def _object_field(body: dict, field: str) -> dict[str, Any] | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_ITEMS:
+        raise InvalidInput(
+            _("%(field)s must be an object of at most %(n)d names.", field=field, n=MAX_ITEMS),
+            field=field,
+        )
+    for name in value:
+        checked_text(name, field)
+    return value
+
+
+def _setting(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) <= MAX_ROW_ID:
+        return value
+    if isinstance(value, str):
+        return checked_text(value, where)
+    if isinstance(value, list) and len(value) <= MAX_ITEMS:
+        return [checked_text(item, f"{where}[{n}]") for n, item in enumerate(value)]
+    raise InvalidInput(
+        _(
+            "%(field)s must be text, a whole number, true or false, or a list of texts.",
+            field=where,
+        ),
+        field=where,
+    )
 
 
 def _encodable(value: str) -> bool:

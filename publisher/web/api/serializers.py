@@ -7,8 +7,12 @@ from typing import Any
 
 from flask import current_app
 
+from ...channels import Setting
 from ...models import (
+    Channel,
     Component,
+    Delivery,
+    DeliveryState,
     Incident,
     Message,
     MessageTemplate,
@@ -19,6 +23,8 @@ from ...models import (
     User,
 )
 from ...services.composer import content_hash
+from ...services.delivery_status import ChannelProgress
+from ...services.outlet_admin import ChannelDescription
 from ...services.outlets import lengths
 from ...services.roster import RosterLine, roster_lines
 from ...services.timeline import TimelineItem
@@ -151,6 +157,68 @@ def template_json(template: MessageTemplate) -> dict[str, Any]:
         "incident_status": template.incident_status,
         "body": template.body,
         "updated_at": iso(template.updated_at),
+    }
+
+
+def channel_json(description: ChannelDescription) -> dict[str, Any]:
+    """An outlet as configured; secrets appear only by name, never by value."""
+    channel = description.channel
+    shown = {s.name for s in description.settings_schema if not s.secret}
+    stored = channel.settings or {}
+    return channel_ref_json(channel) | {
+        "enabled": channel.enabled,
+        "audiences": list(channel.audiences or []),
+        "statuses": list(channel.statuses or []),
+        "settings": {name: value for name, value in stored.items() if name in shown},
+        "secrets_set": list(description.secrets_set),
+        "secrets_locked": description.locked,
+        "updated_at": iso(channel.updated_at),
+    }
+
+
+def channel_ref_json(channel: Channel) -> dict[str, Any]:
+    return {"id": channel.id, "kind": str(channel.kind), "name": channel.name}
+
+
+def channel_kind_json(kind: str, schema: tuple[Setting, ...]) -> dict[str, Any]:
+    return {"kind": kind, "settings": [setting_json(s) for s in schema]}
+
+
+def setting_json(setting: Setting) -> dict[str, Any]:
+    return {
+        "name": setting.name,
+        "label": str(setting.label),
+        "secret": setting.secret,
+        "required": setting.required,
+        "kind": setting.kind,
+        "default": setting.default,
+        "help": str(setting.help),
+    }
+
+
+def progress_json(progress: ChannelProgress) -> dict[str, Any]:
+    """How far one outlet has got with one update."""
+    return {
+        "channel": channel_ref_json(progress.channel),
+        "counts": {str(state): progress.counts[state] for state in DeliveryState},
+        "total": progress.total,
+        "sent": progress.sent,
+        "percent": progress.percent,
+        "last_error": progress.last_error,
+        "external_id": progress.external_id,
+    }
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "message_id": delivery.message.public_id,
+        "channel": channel_ref_json(delivery.channel),
+        "state": str(delivery.state),
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "external_id": delivery.external_id,
+        "updated_at": iso(delivery.updated_at),
     }
 
 

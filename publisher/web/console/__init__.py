@@ -12,4 +12,4 @@ def _console_globals() -> dict:
     return {"labels": labels}
 
 
-from . import account, admin, auth, composer, incidents, operations  # noqa: E402,F401
+from . import account, admin, auth, composer, incidents, operations, outlets  # noqa: E402,F401

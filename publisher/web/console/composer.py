@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ...models import Audience, Message, MessageState, ReviewAction, Role, utcnow
-from ...services import composer, incidents
+from ...services import composer, delivery_status, incidents
 from ...services.composer import templates as template_service
 from ...services.composer.drafting import EDITABLE
 from ...services.composer.publishing import NEXT_UPDATE_AFTER
@@ -262,6 +262,7 @@ def _page(message: Message, editor: EditorForm | None = None, **forms):
         fill_editor(editor, previews)
     status, changes = announced(message, posted)
     baseline = _baseline(message)
+    published = message.state == MessageState.PUBLISHED
     return render_template(
         "console/composer.html",
         message=message,
@@ -277,6 +278,7 @@ def _page(message: Message, editor: EditorForm | None = None, **forms):
         forms=_action_forms(message, forms),
         revision=_newer_revision(message),
         default_next=_default_next(message),
+        progress=delivery_status.progress(message) if published else [],
     )
 
 
