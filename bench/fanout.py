@@ -160,8 +160,8 @@ def add_channels(db, fakes) -> None:
         ),
         (
             ChannelKind.BLUESKY,
-            {"handle": "bench.test", "service_url": fakes["bluesky"].url},
-            {"app_password": "pw"},
+            {"handle": "status.example.com", "service_url": fakes["bluesky"].url},
+            {"app_password": "abcd-efgh-ijkl-mnop"},  # what the stand-in accepts
         ),
         (
             ChannelKind.MASTODON,

@@ -57,6 +57,8 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         # Enqueue deliveries when a publish commits (tests switch it off to inspect rows).
         "DELIVERY_AUTOSTART": True,
         "DELIVERY_BATCH_SIZE": 200,
+        # Jobs started at once for one large fan-out (each sends on its own connection).
+        "DELIVERY_PARALLEL": _positive_int(environ, "DELIVERY_PARALLEL", 4),
         # How long a worker owns a row it is sending before the sweeper may take it back.
         "DELIVERY_LEASE_SECONDS": _positive_int(environ, "DELIVERY_LEASE_SECONDS", 120),
         "SMTP": _smtp(environ),

@@ -44,8 +44,9 @@ def _enqueue_after_commit(session: Session) -> None:
     batches = session.info.pop(PENDING_KEY, None)
     if not batches or not current_app.config.get("DELIVERY_AUTOSTART", True):
         return
-    for message_id, channel_id in sorted(batches):
-        deliver_batch(message_id, channel_id)
+    for (message_id, channel_id), jobs in sorted(batches.items()):
+        for _job in range(jobs):
+            deliver_batch(message_id, channel_id)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -192,7 +192,7 @@ def _write_deliveries(message: Message) -> None:
         rows = [_delivery_row(message, channel, subscriber) for subscriber in targets]
         if rows:
             db.session.execute(insert(Delivery), rows)
-            dispatch.after_commit(message.id, channel.id)
+            dispatch.after_commit(message.id, channel.id, len(rows))
 
 
 def _delivery_row(message: Message, channel: Channel, subscriber_id: int | None) -> dict:
