@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, url_for
+from flask import jsonify, url_for
 
 from ...models import Channel, ChannelKind
 from ...services import composer, delivery_status, outlet_admin
@@ -29,14 +29,6 @@ def _channel_json(channel: Channel) -> dict:
     return channel_json(outlet_admin.describe(channel))
 
 
-def _created(payload: dict, location: str | None = None) -> Response:
-    response = jsonify(payload)
-    response.status_code = 201
-    if location:
-        response.headers["Location"] = location
-    return response
-
-
 # ---------------------------------------------------------------- outlets (admins)
 
 
@@ -59,7 +51,7 @@ def create_channel():
     body = p.json_body(CHANNEL_FIELDS | {"kind"})
     channel = _save(body, kind=p.text(body, "kind"), name=p.text(body, "name"), enabled=True)
     location = url_for(".get_channel", channel_id=channel.id)
-    return _created(_channel_json(channel), location)
+    return p.created(_channel_json(channel), location)
 
 
 @blueprint.get("/channels/<int:channel_id>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, url_for
+from flask import jsonify, url_for
 
 from ...models import Incident, TimelineKind
 from ...services import api_queries, maintenance, roster, timeline
@@ -26,14 +26,6 @@ MAX_LIST_LIMIT = 500
 
 def _incident(public_id: str) -> Incident:
     return incident_service.get_incident(p.public_id(public_id))
-
-
-def _created(payload: dict, location: str | None = None) -> Response:
-    response = jsonify(payload)
-    response.status_code = 201
-    if location:
-        response.headers["Location"] = location
-    return response
 
 
 # ---------------------------------------------------------------- incidents
@@ -60,7 +52,7 @@ def declare_incident():
         incident_manager=p.user_by_email(body, "incident_manager_email", required=False),
     )
     location = url_for(".get_incident", id=incident.public_id)
-    return _created(incident_json(incident), location)
+    return p.created(incident_json(incident), location)
 
 
 @blueprint.get("/incidents/<id>")
@@ -117,7 +109,7 @@ def assign_role(id: str):
         p.user_by_email(body, "user_email"),
         p.text(body, "label", required=False),
     )
-    return _created(assignment_json(assignment))
+    return p.created(assignment_json(assignment))
 
 
 @blueprint.delete("/incidents/<id>/roster/<int:assignment_id>")
@@ -149,7 +141,7 @@ def add_timeline_entry(id: str):
         p.text(body, "kind", required=False) or TimelineKind.NOTE,
         p.timestamp(body, "at", required=False),
     )
-    return _created(entry_json(entry))
+    return p.created(entry_json(entry))
 
 
 # ---------------------------------------------------------------- maintenance
@@ -175,7 +167,7 @@ def schedule_maintenance():
         p.timestamp(body, "scheduled_until"),
         auto_transition=p.flag(body, "auto_transition", default=True),
     )
-    return _created(maintenance_json(item), url_for(".get_incident", id=item.public_id))
+    return p.created(maintenance_json(item), url_for(".get_incident", id=item.public_id))
 
 
 @blueprint.patch("/maintenance/<id>")

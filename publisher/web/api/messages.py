@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, jsonify, url_for
+from flask import jsonify, url_for
 
 from ...models import Audience, Message, Outlet
 from ...services import composer
@@ -28,14 +28,6 @@ def _message(public_id: str, capability: Can | None = None) -> Message:
     if capability is not None:
         require(acting_user(), capability, message.incident)  # refuse before judging the body
     return message
-
-
-def _created(payload: dict, location: str | None = None) -> Response:
-    response = jsonify(payload)
-    response.status_code = 201
-    if location:
-        response.headers["Location"] = location
-    return response
 
 
 def _unless_none(value, default):
@@ -74,7 +66,7 @@ def create_message(id: str):
         component_statuses=p.component_statuses(body, "components", required=False),
         template=template,
     )
-    return _created(message_json(message), url_for(".get_message", message_id=message.public_id))
+    return p.created(message_json(message), url_for(".get_message", message_id=message.public_id))
 
 
 def _template_field(body: dict):
@@ -126,7 +118,7 @@ def _in_api_terms(error: InvalidInput) -> InvalidInput:
 @allow(STAFF)
 def revise_message(message_id: str):
     draft = composer.start_revision(acting_user(), _message(message_id, Can.DRAFT))
-    return _created(message_json(draft), url_for(".get_message", message_id=draft.public_id))
+    return p.created(message_json(draft), url_for(".get_message", message_id=draft.public_id))
 
 
 # ---------------------------------------------------------------- review
@@ -177,7 +169,7 @@ def comment_on_message(message_id: str):
     message = _message(message_id, Can.EDIT_SOCIAL)
     body = p.json_body({"comment"})
     composer.add_comment(acting_user(), message, p.text(body, "comment"))
-    return _created(review_json(message.review_events[-1]))
+    return p.created(review_json(message.review_events[-1]))
 
 
 # ---------------------------------------------------------------- publishing
@@ -235,7 +227,7 @@ def create_template():
     template = templates.save_template(
         acting_user(), p.text(body, "name"), p.text(body, "incident_status"), p.text(body, "body")
     )
-    return _created(template_json(template))
+    return p.created(template_json(template))
 
 
 @blueprint.patch("/templates/<int:template_id>")

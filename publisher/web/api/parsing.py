@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
 from ...models import Component, ComponentStatus, User
@@ -303,3 +303,12 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:  # lone surrogates from "\ud800" escapes
         return False
     return True
+
+
+def created(payload: dict, location: str | None = None) -> Response:
+    """A 201 with the new object, and where it lives."""
+    response = jsonify(payload)
+    response.status_code = 201
+    if location:
+        response.headers["Location"] = location
+    return response
