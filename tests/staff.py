@@ -7,6 +7,13 @@ from publisher.services import tokens, users
 
 PASSWORD = "correct horse battery"
 
+# Short names for the access tables (tests/web/test_access_matrix.py, tests/api/access_table.py).
+A, IM, CM, SL, SA, R = (Role.ADMIN, Role.INCIDENT_MANAGER, Role.COMMS_MANAGER,
+                        Role.SOCIAL_LEAD, Role.SUPPORT_AGENT, Role.RESPONDER)  # fmt: skip
+EVERYONE = "anyone"
+STAFF = {A, IM, CM, SL, SA, R}
+RESPONDERS = {A, IM, CM}
+
 
 def make_user(role: Role | str, email: str | None = None, name: str | None = None) -> User:
     role = Role(role)

@@ -23,7 +23,6 @@ from ..models import (
     MaintenanceStatus,
     MessageTemplate,
     Role,
-    User,
 )
 from . import composer, users
 from .updates import record_published_update
@@ -337,7 +336,3 @@ def _team() -> list[DemoAccount]:
         users.create_user(email, name, role, password)
         accounts.append(DemoAccount(email, name, role, password))
     return accounts
-
-
-def existing_team() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.id)))

@@ -23,14 +23,6 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
     return f"{manage_url(subscriber)}/unsubscribe"
 
 
-def outgoing_update(delivery: Delivery) -> OutgoingUpdate:
-    """Everything one delivery's channel needs (for a single row; batches use the parts)."""
-    subscriber = (
-        db.session.get(Subscriber, delivery.subscriber_id) if delivery.subscriber_id else None
-    )
-    return for_delivery(base_update(delivery.message), delivery, subscriber)
-
-
 def base_update(message: Message) -> OutgoingUpdate:
     """The part of an update that is the same for every delivery of a message."""
     incident = message.incident

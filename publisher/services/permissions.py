@@ -28,6 +28,7 @@ class Can(StrEnum):
     PUBLISH = "publish"  # publish or schedule what someone else approved
     EMERGENCY_PUBLISH = "emergency_publish"  # publish without a second person, with a reason
     MANAGE_TEMPLATES = "manage_templates"
+    COMMENT = "comment"  # whoever may write, edit the social texts or approve an update
 
 
 STAFF = frozenset(Role)
@@ -55,6 +56,7 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.EMERGENCY_PUBLISH: frozenset({Role.INCIDENT_MANAGER}),
     Can.MANAGE_TEMPLATES: frozenset({Role.ADMIN, Role.COMMS_MANAGER}),
 }
+GRANTS[Can.COMMENT] = GRANTS[Can.DRAFT] | GRANTS[Can.EDIT_SOCIAL] | GRANTS[Can.APPROVE]
 # Within an incident, these roster roles may also do the following.
 ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
     Can.ASSIGN_ROSTER: frozenset({RosterRole.INCIDENT_MANAGER}),
@@ -69,6 +71,9 @@ ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
     ),
     Can.EMERGENCY_PUBLISH: frozenset({RosterRole.INCIDENT_MANAGER}),
 }
+ROSTER_GRANTS[Can.COMMENT] = (
+    ROSTER_GRANTS[Can.DRAFT] | ROSTER_GRANTS[Can.EDIT_SOCIAL] | ROSTER_GRANTS[Can.APPROVE]
+)
 
 
 def allowed(user: User, capability: Can, incident: Incident | None = None) -> bool:

@@ -6,12 +6,7 @@ routes gate on the incident (global role or roster role), as services/permission
 says; the scribe gets no composer right from the roster.
 """
 
-from publisher.models import Role
-
-A, IM, CM, SL, SA, R = (Role.ADMIN, Role.INCIDENT_MANAGER, Role.COMMS_MANAGER,
-                        Role.SOCIAL_LEAD, Role.SUPPORT_AGENT, Role.RESPONDER)  # fmt: skip
-STAFF = {A, IM, CM, SL, SA, R}
-RESPONDERS = {A, IM, CM}
+from ..staff import CM, IM, RESPONDERS, SL, STAFF, A
 
 API_EXPECTED: dict[str, set | str] = {
     "api_v1.openapi_document": "anyone",

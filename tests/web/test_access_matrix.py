@@ -15,19 +15,7 @@ from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role
 from publisher.services import composer, roster, tokens
 from publisher.services.composer.templates import save_template
 
-from ..staff import bearer, make_user, sign_in
-
-A, IM, CM, SL, SA, R = (
-    Role.ADMIN,
-    Role.INCIDENT_MANAGER,
-    Role.COMMS_MANAGER,
-    Role.SOCIAL_LEAD,
-    Role.SUPPORT_AGENT,
-    Role.RESPONDER,
-)
-EVERYONE = "anyone"
-STAFF = {A, IM, CM, SL, SA, R}
-RESPONDERS = {A, IM, CM}
+from ..staff import CM, EVERYONE, IM, RESPONDERS, SL, STAFF, A, R, bearer, make_user, sign_in
 
 EXPECTED: dict[str, set | str] = {
     "static": EVERYONE,

@@ -6,13 +6,11 @@ from flask_babel import gettext as _
 
 from ...models import Message, MessageState, ReviewAction, User
 from ..errors import Conflict, InvalidInput
-from ..permissions import Can, Forbidden, allowed, require
+from ..permissions import Can, Forbidden, require
 from .common import check_state, check_version, commit_or_conflict, one_winner, record
 from .content import content_hash
 
 MAX_COMMENT = 5000
-# Anyone who may write, edit the social texts or approve an update may comment on it.
-COMMENTERS = (Can.DRAFT, Can.EDIT_SOCIAL, Can.APPROVE)
 
 
 @one_winner
@@ -74,8 +72,7 @@ def request_changes(
 
 @one_winner
 def add_comment(actor: User, message: Message, comment: str) -> Message:
-    if not any(allowed(actor, can, message.incident) for can in COMMENTERS):
-        raise Forbidden(_("Your role does not allow commenting on this update."))
+    require(actor, Can.COMMENT, message.incident)
     comment = _comment(comment)
     if not comment:
         raise InvalidInput(_("Write a comment."), field="comment")

@@ -166,7 +166,7 @@ def request_changes(message_id: str):
 @blueprint.post("/messages/<message_id>/comments")
 @allow(STAFF)
 def comment_on_message(message_id: str):
-    message = _message(message_id, Can.EDIT_SOCIAL)
+    message = _message(message_id, Can.COMMENT)
     body = p.json_body({"comment"})
     composer.add_comment(acting_user(), message, p.text(body, "comment"))
     return p.created(review_json(message.review_events[-1]))

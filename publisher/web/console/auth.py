@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...extensions import limiter
-from ...models import Role
 from ...services import users
 from .. import sessions
 from ..access import STAFF, acting_user, allow, public
@@ -47,7 +46,3 @@ def logout():
         sessions.end_session()
         flash(_("You are signed out on every device."), "info")
     return redirect(url_for("console.login"))
-
-
-def is_admin() -> bool:
-    return acting_user().role == Role.ADMIN

@@ -202,7 +202,7 @@ def request_changes(message_id: str):
 @blueprint.route("/messages/<message_id>/comment", methods=["POST"])
 @allow(STAFF)
 def comment_message(message_id: str):
-    return _act(message_id, Can.EDIT_SOCIAL, CommentForm, composer.add_comment, _("Comment added."))
+    return _act(message_id, Can.COMMENT, CommentForm, composer.add_comment, _("Comment added."))
 
 
 @blueprint.route("/messages/<message_id>/publish", methods=["POST"])
