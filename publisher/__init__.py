@@ -50,16 +50,19 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .extensions import csrf
-    from .web import access, sessions, template_helpers
+    from .web import access, language, sessions, template_helpers
     from .web.api import blueprint as api_v1
     from .web.console import blueprint as console
     from .web.public import blueprint as public
+    from .web.public import fastpath
 
+    fastpath.init_app(app)  # first, so a ProxyFix added below wraps it and it sees the client
     template_helpers.init_app(app)
     sessions.init_app(app)
     access.init_app(app)
     app.register_blueprint(public)
     app.register_blueprint(console)
+    app.register_blueprint(language.blueprint)
     csrf.exempt(api_v1)  # bearer tokens, not cookies: nothing for CSRF to ride on
     app.register_blueprint(api_v1)
 

@@ -72,6 +72,22 @@ def sweep_command() -> None:
     click.echo("Swept.")
 
 
+@herald.command("export-static")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_static_command(directory: Path) -> None:
+    """Write the public site as static files; DIRECTORY becomes a link swapped atomically."""
+    from .services import export
+
+    try:
+        result = export.export_static(current_app._get_current_object(), directory)
+    except export.ExportError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Exported {result.files} files (page version {result.version}) to {result.path} "
+        f"in {result.seconds:.1f} s."
+    )
+
+
 @herald.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 def worker_command(workers: int) -> None:
@@ -89,13 +105,18 @@ def worker_command(workers: int) -> None:
     "--workers", type=int, help="Web worker processes (default: WEB_CONCURRENCY or cores)."
 )
 def serve_command(workers: int | None) -> None:
-    """Serve Herald with gunicorn on 127.0.0.1:PORT and run the job worker beside it."""
+    """Serve Herald (granian, or gunicorn with WEB_SERVER=gunicorn) on 127.0.0.1:PORT and run
+    the job worker beside it."""
     from . import serve
 
+    try:
+        server = serve.default_server()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     port = current_app.config["PORT"]
-    click.echo(f"Herald is starting on http://127.0.0.1:{port}")
+    click.echo(f"Herald is starting on http://127.0.0.1:{port} ({server})")
     _print_sign_in_help()
-    sys.exit(serve.run(port, workers or serve.default_workers(), Path.cwd()))
+    sys.exit(serve.run(port, workers or serve.default_workers(), Path.cwd(), server))
 
 
 def _print_sign_in_help() -> None:

@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SUPPORTED_LOCALES = ("en",)
+# The first is the default; each other one has publisher/translations/<code>/LC_MESSAGES.
+SUPPORTED_LOCALES = ("en", "pl")
 
 
 class ConfigError(RuntimeError):
@@ -46,11 +47,20 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         "PAGE_TIME_ZONE": _time_zone(environ.get("PAGE_TIME_ZONE", "Etc/UTC")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis gone: limits fall back to per-process memory, and a storage error never fails
+        # a request (SECURITY.md, "Redis outage"); a blackholed Redis costs at most a second.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
+        ),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        # Reverse proxies in front of Herald whose X-Forwarded-For/-Proto/-Host are believed.
+        "TRUSTED_PROXIES": _count(environ, "TRUSTED_PROXIES", 0),
         "CHANNEL_SECRETS_KEY": _fernet_key(environ.get("CHANNEL_SECRETS_KEY") or None),
         # Only for tests and local development: lets channels talk to 127.0.0.1.
         "CHANNELS_ALLOW_LOOPBACK": environ.get("CHANNELS_ALLOW_LOOPBACK") == "1",
@@ -63,9 +73,35 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         "DELIVERY_LEASE_SECONDS": _positive_int(environ, "DELIVERY_LEASE_SECONDS", 120),
         "SMTP": _smtp(environ),
         "PUBLIC_CACHE_ENTRIES": 512,
+        # Re-export the public site as static files here after every public change (a link
+        # swapped atomically to a versioned folder beside it); unset: no automatic export.
+        "EXPORT_DIR": _export_dir(environ.get("EXPORT_DIR") or None),
         "HISTORY_MONTHS_PER_PAGE": 3,
         "UPTIME_DAYS": 90,
+        # Regions a customer may name in a feedback report (comma-separated in the environment).
+        "FEEDBACK_REGIONS": _feedback_regions(environ.get("FEEDBACK_REGIONS")),
+        # Public feedback forms: per client address (Flask-Limiter syntax).
+        "FEEDBACK_RATE_LIMIT": environ.get("FEEDBACK_RATE_LIMIT") or "5 per minute;30 per hour",
     }
+
+
+DEFAULT_REGIONS = (
+    "Africa",
+    "Asia Pacific",
+    "Europe",
+    "Middle East",
+    "North America",
+    "South America",
+)
+
+
+def _feedback_regions(raw: str | None) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return DEFAULT_REGIONS
+    names = tuple(dict.fromkeys(" ".join(n.split()) for n in raw.split(",") if n.strip()))
+    if any(len(n) > 64 for n in names):
+        raise ConfigError("FEEDBACK_REGIONS", "each region name must be 64 characters or fewer")
+    return names
 
 
 def _port(raw: str) -> int:
@@ -101,10 +137,28 @@ def _redis_url(raw: str | None) -> str | None:
     return raw
 
 
+def _export_dir(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        raise ConfigError("EXPORT_DIR", f"must be an absolute path, not {raw!r}")
+    if path.exists() and not path.is_symlink() and path.is_dir() and any(path.iterdir()):
+        raise ConfigError("EXPORT_DIR", f"{raw} is a folder with files; Herald makes it a link")
+    return str(path)
+
+
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, str(default))
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(name, f"must be a whole number above 0, not {raw!r}")
+    return int(raw)
+
+
+def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigError(name, f"must be a whole number from 0 to 10, not {raw!r}")
     return int(raw)
 
 

@@ -9,8 +9,47 @@ import sys
 import time
 from pathlib import Path
 
+# Chosen by bench/public_load.py (README, Benchmarks): granian answers the cached public
+# URLs several times faster than gunicorn's sync workers on the same cores.
+SERVERS = ("granian", "gunicorn")
+DEFAULT_SERVER = "granian"
+# Threads per granian worker: the cached answers are short; a few let I/O waits overlap.
+BLOCKING_THREADS = 4
 
-def web_command(port: int, workers: int) -> list[str]:
+
+def web_command(port: int, workers: int, server: str = DEFAULT_SERVER) -> list[str]:
+    if server == "granian":
+        return granian_command(port, workers)
+    return gunicorn_command(port, workers)
+
+
+def granian_command(port: int, workers: int) -> list[str]:
+    """Granian (Rust HTTP, keep-alive) running the WSGI app; each worker runs a few threads."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(BLOCKING_THREADS),
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--access-log",
+        "--workers-kill-timeout",
+        "10",
+        "app:app",
+    ]
+
+
+def gunicorn_command(port: int, workers: int) -> list[str]:
+    """gunicorn with sync workers, one request at a time per process."""
     return [
         sys.executable,
         "-m",
@@ -31,10 +70,10 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "app", "herald", "worker"]
 
 
-def run(port: int, workers: int, cwd: Path) -> int:
+def run(port: int, workers: int, cwd: Path, server: str = DEFAULT_SERVER) -> int:
     """Start both processes; when either stops or we are interrupted, stop the other."""
     children = [
-        subprocess.Popen(web_command(port, workers), cwd=cwd),
+        subprocess.Popen(web_command(port, workers, server), cwd=cwd),
         subprocess.Popen(worker_command(), cwd=cwd),
     ]
     stopping = False
@@ -65,3 +104,11 @@ def _stop_all(children: list[subprocess.Popen], interrupted: bool) -> int:
 
 def default_workers() -> int:
     return int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1))
+
+
+def default_server() -> str:
+    """WEB_SERVER picks the HTTP server (granian or gunicorn); granian when unset."""
+    server = os.environ.get("WEB_SERVER") or DEFAULT_SERVER
+    if server not in SERVERS:
+        raise ValueError(f"WEB_SERVER must be one of {', '.join(SERVERS)}, not {server!r}")
+    return server

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -22,6 +23,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, ClassVar
 
+from flask_babel import force_locale, get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -53,7 +55,10 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    # Flask-Babel's catalogues, in the locale in force (the recipient's: see render).
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=gettext, ngettext=ngettext, newstyle=True
+    )
     return env
 
 
@@ -184,8 +189,10 @@ class EmailChannel:
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         if update.reply_to and _MESSAGE_ID.fullmatch(update.reply_to):
             headers["In-Reply-To"] = headers["References"] = update.reply_to
-        text = templates.get_template("update.txt").render(context)
-        html = templates.get_template("update.html").render(context)
+        with _in_language(update.recipient.get("locale")):
+            context["lang"] = str(get_locale() or "en")
+            text = templates.get_template("update.txt").render(context)
+            html = templates.get_template("update.html").render(context)
         try:
             message = compose(
                 subject=update.variants.get("email_subject") or _fallback_subject(update),
@@ -225,6 +232,12 @@ class EmailChannel:
         if not listed:
             raise PermanentChannelError("no recipient: no subscriber and no internal list")
         return listed, envelope_sender(self.smtp["sender"])
+
+
+def _in_language(locale: str | None):
+    """The recipient's language; without one (an internal list, a reporter), the locale in
+    force: the default in a job, the staff member's own in a console preview."""
+    return force_locale(locale) if locale else nullcontext()
 
 
 def _listed(value: Any) -> list[str]:

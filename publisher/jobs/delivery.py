@@ -44,9 +44,12 @@ def _enqueue_after_commit(session: Session) -> None:
     batches = session.info.pop(PENDING_KEY, None)
     if not batches or not current_app.config.get("DELIVERY_AUTOSTART", True):
         return
-    for (message_id, channel_id), jobs in sorted(batches.items()):
-        for _job in range(jobs):
-            deliver_batch(message_id, channel_id)
+    try:
+        for (message_id, channel_id), jobs in sorted(batches.items()):
+            for _job in range(jobs):
+                deliver_batch(message_id, channel_id)
+    except Exception:  # the queue (Redis) is down: the rows are saved, the sweeper starts them
+        log.exception("could not enqueue deliveries; the sweeper will start them")
 
 
 @event.listens_for(Session, "after_rollback")

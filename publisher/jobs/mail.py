@@ -29,7 +29,10 @@ def send_confirmation(subscriber_id: int) -> None:
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
     for subscriber_id in sorted(session.info.pop(subscriptions.CONFIRMATIONS_KEY, ())):
-        send_confirmation(subscriber_id)
+        try:
+            send_confirmation(subscriber_id)
+        except Exception:  # the queue (Redis) is down: subscribing again re-sends it
+            log.exception("could not enqueue the confirmation for subscriber %s", subscriber_id)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .base import Base, PublicMixin, new_public_id, utcnow
 from .enums import Audience, MessageState
 from .incident import Message, MessageComponentChange
+from .postmortem import Postmortem, postmortem_touches_public
 
 PAGE_STATE_ID = 1
 
@@ -39,6 +40,8 @@ def _touches_public(obj: object) -> bool:
         return _message_touches_public(obj)
     if isinstance(obj, MessageComponentChange):
         return obj.message is not None and _message_touches_public(obj.message)
+    if isinstance(obj, Postmortem):
+        return postmortem_touches_public(obj)
     return False
 
 

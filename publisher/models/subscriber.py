@@ -44,6 +44,8 @@ class Subscriber(TimestampMixin, Base):
     token: Mapped[str] = mapped_column(String(64), unique=True, index=True, default=new_token)
     # Webhook signing secret (Standard Webhooks `whsec_...`), given to the subscriber once.
     signing_secret: Mapped[str | None] = mapped_column(String(128))
+    # The language its emails are written in: the visitor's when subscribing (None: default).
+    locale: Mapped[str | None] = mapped_column(String(16))
     confirmed_at: Mapped[datetime | None] = mapped_column()
     unsubscribed_at: Mapped[datetime | None] = mapped_column()
     # "Follow this incident": only that incident's updates.

@@ -23,3 +23,5 @@ class User(TimestampMixin, Base):
     # Bumped on sign-out everywhere and password change; old sessions stop matching.
     session_generation: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # The language last chosen in the console; emails to this person use it (None: default).
+    locale: Mapped[str | None] = mapped_column(String(16))

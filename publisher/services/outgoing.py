@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from ..channels import OutgoingUpdate
@@ -60,13 +61,20 @@ def base_update(message: Message) -> OutgoingUpdate:
 def for_delivery(
     base: OutgoingUpdate, delivery: Delivery, subscriber: Subscriber | None
 ) -> OutgoingUpdate:
-    """The base update with what belongs to one delivery: thread, revision, recipient."""
+    """The base update with what belongs to one delivery: thread, revision, recipient (and the
+    status named in the recipient's language: the email is written in it)."""
+    recipient = _recipient(subscriber)
+    status_label = base.status_label
+    if recipient.get("locale"):
+        with force_locale(recipient["locale"]):
+            status_label = str(INCIDENT_STATUS_LABELS.get(base.incident_status, status_label))
     return replace(
         base,
         reply_to=_previous_post(delivery),
         revises=_revised_post(delivery),
         is_correction=delivery.is_correction,
-        recipient=_recipient(subscriber),
+        recipient=recipient,
+        status_label=status_label,
     )
 
 
@@ -120,4 +128,5 @@ def _recipient(subscriber: Subscriber | None) -> dict:
         "manage_url": manage_url(subscriber),
         "unsubscribe_url": unsubscribe_url(subscriber),
         "signing_secret": subscriber.signing_secret,
+        "locale": subscriber.locale,
     }

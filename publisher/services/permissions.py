@@ -29,6 +29,13 @@ class Can(StrEnum):
     EMERGENCY_PUBLISH = "emergency_publish"  # publish without a second person, with a reason
     MANAGE_TEMPLATES = "manage_templates"
     COMMENT = "comment"  # whoever may write, edit the social texts or approve an update
+    WRITE_POSTMORTEM = "write_postmortem"  # start and edit the postmortem, manage its actions
+    PUBLISH_POSTMORTEM = "publish_postmortem"  # publish its approved public version
+    VIEW_FEEDBACK = "view_feedback"  # customer reports and the responder view
+    LOG_FEEDBACK = "log_feedback"  # a support agent's intake
+    TRIAGE_FEEDBACK = "triage_feedback"  # link, forward, dismiss reports in the inbox
+    SET_FEEDBACK_CADENCE = "set_feedback_cadence"  # digest cadence, public count
+    ERASE_FEEDBACK = "erase_feedback"  # remove a report's personal data
 
 
 STAFF = frozenset(Role)
@@ -57,6 +64,15 @@ GRANTS: dict[Can, frozenset[Role]] = {
     Can.MANAGE_TEMPLATES: frozenset({Role.ADMIN, Role.COMMS_MANAGER}),
 }
 GRANTS[Can.COMMENT] = GRANTS[Can.DRAFT] | GRANTS[Can.EDIT_SOCIAL] | GRANTS[Can.APPROVE]
+# The problem manager owns the postmortem; globally, those who run incidents may too.
+GRANTS[Can.WRITE_POSTMORTEM] = frozenset({Role.ADMIN, Role.INCIDENT_MANAGER})
+GRANTS[Can.PUBLISH_POSTMORTEM] = GRANTS[Can.WRITE_POSTMORTEM] | GRANTS[Can.PUBLISH]
+# Customer feedback: the outward-facing roles take it in and triage it; everyone reads it.
+GRANTS[Can.VIEW_FEEDBACK] = STAFF
+GRANTS[Can.LOG_FEEDBACK] = RESPONDERS | {Role.SUPPORT_AGENT, Role.SOCIAL_LEAD}
+GRANTS[Can.TRIAGE_FEEDBACK] = GRANTS[Can.LOG_FEEDBACK]
+GRANTS[Can.SET_FEEDBACK_CADENCE] = frozenset({Role.ADMIN, Role.INCIDENT_MANAGER})
+GRANTS[Can.ERASE_FEEDBACK] = frozenset({Role.ADMIN})
 # Within an incident, these roster roles may also do the following.
 ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
     Can.ASSIGN_ROSTER: frozenset({RosterRole.INCIDENT_MANAGER}),
@@ -74,6 +90,15 @@ ROSTER_GRANTS: dict[Can, frozenset[RosterRole]] = {
 ROSTER_GRANTS[Can.COMMENT] = (
     ROSTER_GRANTS[Can.DRAFT] | ROSTER_GRANTS[Can.EDIT_SOCIAL] | ROSTER_GRANTS[Can.APPROVE]
 )
+ROSTER_GRANTS[Can.WRITE_POSTMORTEM] = frozenset(
+    {RosterRole.PROBLEM_MANAGER, RosterRole.INCIDENT_MANAGER}
+)
+ROSTER_GRANTS[Can.PUBLISH_POSTMORTEM] = (
+    ROSTER_GRANTS[Can.WRITE_POSTMORTEM] | ROSTER_GRANTS[Can.PUBLISH]
+)
+ROSTER_GRANTS[Can.SET_FEEDBACK_CADENCE] = frozenset({RosterRole.INCIDENT_MANAGER})
+# The incident's support lead may erase the personal data of reports linked to it.
+ROSTER_GRANTS[Can.ERASE_FEEDBACK] = frozenset({RosterRole.SUPPORT_LEAD})
 
 
 def allowed(user: User, capability: Can, incident: Incident | None = None) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +76,7 @@ def subscribe_webhook(url: str, component_ids: Iterable[str] = ()) -> WebhookSub
     if subscriber is None:
         subscriber = Subscriber(kind=SubscriberKind.WEBHOOK, target=url)
         db.session.add(subscriber)
+    subscriber.locale = request_locale()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
     subscriber.token, subscriber.signing_secret = new_token(), secret
     # Confirmed at once: a URL cannot follow a confirmation link, so no double opt-in is
@@ -95,6 +97,7 @@ def confirm(token: str) -> Subscriber:
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = utcnow()
     subscriber.unsubscribed_at = None
+    subscriber.locale = request_locale()  # the owner of the address reads this language
     db.session.commit()
     return subscriber
 
@@ -103,6 +106,7 @@ def update_components(token: str, component_ids: Iterable[str]) -> Subscriber:
     """Change which components a subscription covers (none: all); commits."""
     subscriber = by_token(token)
     subscriber.components = _components(component_ids)
+    subscriber.locale = request_locale()
     db.session.commit()
     return subscriber
 
@@ -124,6 +128,12 @@ def by_token(token: str) -> Subscriber:
     if found is None or not hmac.compare_digest(found.token.encode(), token.encode()):
         raise NotFound(_("We could not find that subscription."))
     return found
+
+
+def request_locale() -> str | None:
+    """The language this request is served in: emails to the person asking are written in it."""
+    locale = get_locale()
+    return str(locale) if locale is not None else None
 
 
 def followed_incident(subscriber: Subscriber) -> Incident | None:
@@ -157,7 +167,9 @@ def send_confirmation(subscriber_id: int) -> bool:
         return False
     transport = SmtpTransport(current_app.config["SMTP"])
     try:
-        transport.send(confirmation_message(subscriber), [subscriber.target])
+        with force_locale(subscriber.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            message = confirmation_message(subscriber)
+        transport.send(message, [subscriber.target])
     finally:
         transport.close()
     return True
@@ -193,7 +205,7 @@ def _record_request(address: str, components: list[Component], incident_id) -> N
         )
     )
     if subscriber is None:
-        subscriber = Subscriber(kind=SubscriberKind.EMAIL, target=address)
+        subscriber = Subscriber(kind=SubscriberKind.EMAIL, target=address, locale=request_locale())
         db.session.add(subscriber)
         _choose(subscriber, components, incident_id)
         _mail_confirmation_after_commit(subscriber)
@@ -208,6 +220,7 @@ def _ask_again(subscriber: Subscriber, components: list[Component], incident_id)
     if not subscriber.is_active:
         _choose(subscriber, components, incident_id)
         subscriber.confirmed_at = subscriber.unsubscribed_at = None
+        subscriber.locale = request_locale()
     if due:
         subscriber.updated_at = utcnow()
         _mail_confirmation_after_commit(subscriber)

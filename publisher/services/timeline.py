@@ -98,13 +98,20 @@ def export_markdown(incident: Incident) -> str:
         "",
         "## Timeline",
         "",
+        *markdown_lines(incident),
     ]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_lines(incident: Incident) -> list[str]:
+    """The timeline as Markdown list items, oldest first (also prefills the postmortem)."""
+    lines = []
     for item in timeline(incident):
         who = f" — {item.actor}" if item.actor else ""
         marker = "" if item.kind == "event" else f"**{item.kind.replace('_', ' ')}:** "
         text = " ".join(item.text.split())
         lines.append(f"- `{item.at.strftime('%Y-%m-%d %H:%M:%S')} UTC`{who}: {marker}{text}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def export_json(incident: Incident) -> dict:
@@ -173,6 +180,7 @@ def describe(event: AuditEvent) -> str:
             new=after.get("status"),
         ),
         **_message_describers(event, after),
+        **_postmortem_describers(before, after),
     }
     describer = describers.get(event.action)
     return describer() if describer else event.action
@@ -197,6 +205,30 @@ def _message_describers(event: AuditEvent, after: dict) -> dict:
             "Published update %(id)s without review. Reason: %(reason)s",
             id=event.object_id,
             reason=comment or "—",
+        ),
+    }
+
+
+def _postmortem_describers(before: dict, after: dict) -> dict:
+    """Sentences for the postmortem's review steps and its follow-up actions."""
+    comment = after.get("comment")
+    note = f" {comment}" if comment else ""
+    title = after.get("title") or before.get("title")
+    return {
+        "postmortem.created": lambda: _("Started the postmortem."),
+        "postmortem.edited": lambda: _("Edited the postmortem."),
+        "postmortem.submitted": lambda: _("Sent the postmortem for review.") + note,
+        "postmortem.approved": lambda: _("Approved the postmortem.") + note,
+        "postmortem.changes_requested": lambda: _("Asked for changes to the postmortem:") + note,
+        "postmortem.commented": lambda: _("Commented on the postmortem:") + note,
+        "postmortem.published": lambda: _("Published the postmortem.") + note,
+        "postmortem.action_added": lambda: _("Follow-up action added: %(title)s", title=title),
+        "postmortem.action_changed": lambda: _("Follow-up action changed: %(title)s", title=title),
+        "postmortem.action_status": lambda: _(
+            "Follow-up action %(title)s: %(old)s → %(new)s.",
+            title=title,
+            old=before.get("status"),
+            new=after.get("status"),
         ),
     }
 

@@ -124,6 +124,13 @@ def update_account(
     return user
 
 
+def remember_locale(user: User, locale: str) -> None:
+    """Keep the language a person chose in the console: emails to them use it; commits."""
+    if user.locale != locale:
+        user.locale = locale
+        db.session.commit()
+
+
 def all_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.name, User.id)))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import db
+from ..extensions import db, login_manager
 from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
 
 
@@ -46,6 +48,36 @@ def handle_service_error(error: ServiceError):
         return jsonify(body), error.status_code
     page = render_template("public/error.html", code=error.status_code, message=error.message)
     return page, error.status_code
+
+
+def handle_database_error(error: DBAPIError):
+    """The database refused or could not be reached: nothing was done; say so, with a 503."""
+    if not error.connection_invalidated and not _is_outage(error):
+        return handle_unexpected(error)
+    log.error("database unreachable on %s %s: %s", request.method, request.path, error.orig)
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        log.debug("rollback failed on a broken connection", exc_info=True)
+    message = _("The database cannot be reached just now, so nothing was changed. "
+                "Please try again in a minute.")  # fmt: skip
+    if wants_json():
+        response = jsonify(error=message, status=503)
+    else:
+        # The page must not ask the database who is signed in (Flask-Login's context).
+        g._login_user = login_manager.anonymous_user()
+        response = render_template("public/error.html", code=503, message=message)
+    return response, 503, {"Retry-After": "30"}
+
+
+def _is_outage(error: DBAPIError) -> bool:
+    """Connection-level failures (server gone, refused, file unreadable), not bad SQL."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return not any(bug in text for bug in ("syntax error", "no such column", "no such table"))
 
 
 def handle_unexpected(error: Exception):

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import format_datetime, format_timedelta, get_locale
 
-from . import security
+from . import labels, security
+from .i18n import languages
 
 
 def init_app(app: Flask) -> None:
     security.init_app(app)
+    labels.init_app(app)
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["utc"] = utc
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.globals["page_name"] = page_name
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals["languages"] = languages
+    app.jinja_env.globals["here"] = here
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -40,6 +44,12 @@ def ago(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_timedelta(datetime.now(UTC) - value, threshold=1.0)
+
+
+def here() -> str:
+    """This page's path and query, for a form that comes back here (the language switcher)."""
+    query = request.query_string.decode("latin-1")
+    return f"{request.script_root}{request.path}{'?' + query if query else ''}"
 
 
 def page_name() -> str:

@@ -6,7 +6,7 @@ routes gate on the incident (global role or roster role), as services/permission
 says; the scribe gets no composer right from the roster.
 """
 
-from ..staff import CM, IM, RESPONDERS, SL, STAFF, A
+from ..staff import CM, IM, RESPONDERS, SL, STAFF, A, R
 
 API_EXPECTED: dict[str, set | str] = {
     "api_v1.openapi_document": "anyone",
@@ -52,4 +52,17 @@ API_EXPECTED: dict[str, set | str] = {
     "api_v1.list_deliveries": RESPONDERS,
     "api_v1.retry_delivery": RESPONDERS,
     "api_v1.settle_delivery": RESPONDERS,
+    # Postmortems (see tests/web/test_access_matrix.py): the world's responder owns the action.
+    "api_v1.get_postmortem": STAFF,
+    "api_v1.start_postmortem": {A, IM},
+    "api_v1.edit_postmortem": {A, IM},
+    "api_v1.submit_postmortem": {A, IM},
+    "api_v1.approve_postmortem": {A, IM},
+    "api_v1.request_postmortem_changes": {A, IM},
+    "api_v1.publish_postmortem": RESPONDERS,
+    "api_v1.postmortem_actions": STAFF,
+    "api_v1.add_action": {A, IM},
+    "api_v1.list_actions": STAFF,
+    "api_v1.edit_action": {A, IM},
+    "api_v1.set_action_status": {A, IM, R},
 }

@@ -271,15 +271,18 @@ def test_a_roster_incident_manager_may_comment_through_the_service_and_the_conso
     from ..staff import sign_in
 
     responder = team[Role.RESPONDER]
-    message = composer.create_draft(team[Role.COMMS_MANAGER], incident,
-                                    incident_status="identified", body="Text")
+    message = composer.create_draft(
+        team[Role.COMMS_MANAGER], incident, incident_status="identified", body="Text"
+    )
     client = sign_in(app.test_client(), responder)
-    refused = client.post(f"/console/messages/{message.public_id}/comment",
-                          data={"comment-comment": "Looks right"})
+    refused = client.post(
+        f"/console/messages/{message.public_id}/comment", data={"comment-comment": "Looks right"}
+    )
     assert refused.status_code == 403
     roster.assign(team[Role.ADMIN], incident, RosterRole.INCIDENT_MANAGER, responder)
-    accepted = client.post(f"/console/messages/{message.public_id}/comment",
-                           data={"comment-comment": "Looks right"})
+    accepted = client.post(
+        f"/console/messages/{message.public_id}/comment", data={"comment-comment": "Looks right"}
+    )
     assert accepted.status_code == 302
     db.session.expire_all()
     assert message.review_events[-1].comment == "Looks right"

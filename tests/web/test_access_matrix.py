@@ -15,11 +15,14 @@ from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role
 from publisher.services import composer, roster, tokens
 from publisher.services.composer.templates import save_template
 
-from ..staff import CM, EVERYONE, IM, RESPONDERS, SL, STAFF, A, R, bearer, make_user, sign_in
+from ..postmortems.world import postmortem_with_an_action
+from ..staff import CM, EVERYONE, IM, RESPONDERS, SA, SL, STAFF, A, R, bearer, make_user, sign_in
 
 EXPECTED: dict[str, set | str] = {
     "static": EVERYONE,
     "console.login": EVERYONE,
+    # The language switcher, on every public and console page.
+    "language.switch": EVERYONE,
     "console.logout": STAFF,
     "console.dashboard": STAFF,
     "console.account": STAFF,
@@ -67,6 +70,34 @@ EXPECTED: dict[str, set | str] = {
     "console.deliveries": RESPONDERS,
     "console.retry_delivery": RESPONDERS,
     "console.settle_delivery": RESPONDERS,
+    # Postmortems: written by the problem manager or an incident manager (global or roster),
+    # approved like an update, published also by comms; the world's responder owns the action.
+    "console.postmortem": STAFF,
+    "console.start_postmortem": {A, IM},
+    "console.edit_postmortem": {A, IM},
+    "console.submit_postmortem": {A, IM},
+    "console.approve_postmortem": {A, IM},
+    "console.request_postmortem_changes": {A, IM},
+    "console.comment_postmortem": {A, IM},
+    "console.publish_postmortem": RESPONDERS,
+    "console.postmortem_markdown": STAFF,
+    "console.postmortem_print": STAFF,
+    "console.add_action": {A, IM},
+    "console.actions": STAFF,
+    "console.edit_action": {A, IM},
+    "console.action_status": {A, IM, R},
+    # Customer feedback: everyone reads it; the outward-facing roles take it in and triage it.
+    "console.feedback_inbox": STAFF,
+    "console.feedback_intake": RESPONDERS | {SL, SA},
+    "console.feedback_link": RESPONDERS | {SL, SA},
+    "console.feedback_dismiss": RESPONDERS | {SL, SA},
+    "console.feedback_forward": RESPONDERS | {SL, SA},
+    # Admins, or the incident's support lead: the service decides (the walker's id is unknown).
+    "console.feedback_erase": STAFF,
+    "console.incident_feedback": STAFF,
+    "console.incident_feedback_settings": {A, IM},
+    "console.feedback_targets": {A},
+    "console.feedback_target_remove": {A},
 }
 PUBLIC_PREFIX = "public."
 API_PREFIX = "api_v1."
@@ -102,6 +133,7 @@ def world(app, make):
     )
     template = save_template(admin, "Identified", "identified", "We found {incident_name}.")
     channel, dead = _outlet_with_a_dead_delivery(incident)
+    action = postmortem_with_an_action(incident, people)
     return {
         "component": api,
         "incident": incident,
@@ -113,6 +145,7 @@ def world(app, make):
         "template": template,
         "channel": channel,
         "dead_delivery": dead,
+        "action": action,
     }
 
 
@@ -157,6 +190,9 @@ def fill(rule, world) -> str:
         "template_id": str(world["template"].id),
         "channel_id": str(world["channel"].id),
         "delivery_id": str(world["dead_delivery"].id),
+        "action_id": str(world["action"].id),
+        "report_id": "999999",  # no such report: a 404 for whoever passes the gate
+        "target_id": "999999",
         "token": "no-such-token",  # an unknown subscription token: a 404, which is allowed
         "id": _public_id_for(rule.endpoint, world),
     }

@@ -14,6 +14,7 @@ from ...extensions import db
 from ...models import Message, MessageComponentChange, ReviewAction, ReviewEvent, User, utcnow
 from .. import audit
 from ..errors import Conflict, NotFound
+from ..permissions import Forbidden
 from .content import content_hash
 
 _LOST_RACE = _l(
@@ -79,9 +80,12 @@ def record(
     )
 
 
-def one_winner(action):
+def one_winner(action=None, *, lost_race=_LOST_RACE):
     """Any flush inside `action` may find that another person's action went first: then
-    undo and say so (SQLAlchemy raises StaleDataError at the flush, not only at commit)."""
+    undo and say so (SQLAlchemy raises StaleDataError at the flush, not only at commit).
+    `@one_winner` for updates; `@one_winner(lost_race=...)` says it about something else."""
+    if action is None:
+        return functools.partial(one_winner, lost_race=lost_race)
 
     @functools.wraps(action)
     def guarded(*args, **kwargs):
@@ -89,15 +93,24 @@ def one_winner(action):
             return action(*args, **kwargs)
         except StaleDataError:
             db.session.rollback()
-            raise Conflict(_LOST_RACE) from None
+            raise Conflict(str(lost_race)) from None
 
     return guarded
 
 
-def commit_or_conflict() -> None:
+def commit_or_conflict(lost_race=_LOST_RACE) -> None:
     """Commit; if another person's action won the race, say so instead of failing."""
     try:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict(_LOST_RACE) from None
+        raise Conflict(str(lost_race)) from None
+
+
+def check_reviewer(actor: User, item, digest: str, expected_hash: str, *, own, changed) -> None:
+    """The approval rules for anything reviewed (an update, a postmortem): nobody approves
+    what they wrote or last changed, and an approval covers exactly the content read."""
+    if actor.id in (item.author_id, item.last_editor_id):
+        raise Forbidden(str(own))
+    if expected_hash != digest:
+        raise Conflict(str(changed))

@@ -120,6 +120,15 @@ def emergency_publish(
     return message
 
 
+def publish_announcement(message: Message, actor: User | None) -> Message:
+    """Publish an update that announces content approved elsewhere (a postmortem): it goes
+    through the same engine (page, feeds, one delivery per outlet) in the caller's unit of
+    work, without a review of its own. No commit."""
+    message.approved_hash = content_hash(message)
+    _publish(message, actor, utcnow(), None)
+    return message
+
+
 def publish_due(now: datetime) -> list[Message]:
     """Publish scheduled updates whose time has come (the periodic job), one transaction
     each, so one contested update cannot hold up the others."""

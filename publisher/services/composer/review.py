@@ -5,9 +5,16 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ...models import Message, MessageState, ReviewAction, User
-from ..errors import Conflict, InvalidInput
-from ..permissions import Can, Forbidden, require
-from .common import check_state, check_version, commit_or_conflict, one_winner, record
+from ..errors import InvalidInput
+from ..permissions import Can, require
+from .common import (
+    check_reviewer,
+    check_state,
+    check_version,
+    commit_or_conflict,
+    one_winner,
+    record,
+)
 from .content import content_hash
 
 MAX_COMMENT = 5000
@@ -39,13 +46,15 @@ def approve(
     """Approve exactly the content the reviewer saw (its hash); never one's own update."""
     require(actor, Can.APPROVE, message.incident)
     check_state(message, (MessageState.IN_REVIEW,), _("approved"))
-    if actor.id in (message.author_id, message.last_editor_id):
-        raise Forbidden(
-            _("You wrote or last changed this update, so someone else must approve it.")
-        )
     digest = content_hash(message)
-    if expected_hash != digest:
-        raise Conflict(_("The update changed since you read it. Read it again before approving."))
+    check_reviewer(
+        actor,
+        message,
+        digest,
+        expected_hash,
+        own=_("You wrote or last changed this update, so someone else must approve it."),
+        changed=_("The update changed since you read it. Read it again before approving."),
+    )
     message.state = MessageState.APPROVED
     message.approved_by_id, message.approved_hash = actor.id, digest
     record(message, actor, ReviewAction.APPROVED, _comment(comment))

@@ -31,6 +31,7 @@ from ...models import (
     MessageComponentChange,
     MessageState,
     PageState,
+    Postmortem,
     incident_component,
 )
 from ..uptime import Transition, daily_uptime
@@ -48,6 +49,7 @@ from .views import (
     IncidentView,
     OverallStatus,
     PageInfo,
+    PostmortemView,
     Summary,
     UpdateView,
 )
@@ -127,8 +129,9 @@ def load_incidents(
     ).all()
     if not incidents:
         return []
-    updates = _public_updates(query.with_only_columns(Incident.id).scalar_subquery())
-    return [_incident_view(i, updates.get(i.id, [])) for i in incidents]
+    ids = query.with_only_columns(Incident.id).scalar_subquery()
+    updates, postmortems = _public_updates(ids), _published_postmortems(ids)
+    return [_incident_view(i, updates.get(i.id, []), postmortems.get(i.id)) for i in incidents]
 
 
 def find_incident(public_id: str) -> IncidentView | None:
@@ -269,6 +272,26 @@ def _public_updates(incident_ids: Select) -> dict[int, list[UpdateView]]:
     return result
 
 
+def _published_postmortems(incident_ids: Select) -> dict[int, PostmortemView]:
+    """The published public text only: the internal version and drafts are never read here."""
+    rows = db.session.execute(
+        select(
+            Postmortem.incident_id,
+            Postmortem.published_body,
+            Postmortem.published_at,
+            Postmortem.public_updated_at,
+        ).where(
+            Postmortem.incident_id.in_(incident_ids),
+            Postmortem.published_at.is_not(None),
+            Postmortem.published_body.is_not(None),
+        )
+    ).all()
+    return {
+        incident_id: PostmortemView(body, published, updated or published)
+        for incident_id, body, published, updated in rows
+    }
+
+
 def _update_view(message: Message) -> UpdateView:
     return UpdateView(
         public_id=message.public_id,
@@ -290,7 +313,9 @@ def _update_view(message: Message) -> UpdateView:
     )
 
 
-def _incident_view(incident: Incident, updates: list[UpdateView]) -> IncidentView:
+def _incident_view(
+    incident: Incident, updates: list[UpdateView], postmortem: PostmortemView | None = None
+) -> IncidentView:
     return IncidentView(
         id=incident.id,
         public_id=incident.public_id,
@@ -308,6 +333,7 @@ def _incident_view(incident: Incident, updates: list[UpdateView]) -> IncidentVie
         components=[_component_view(c, c.group) for c in incident.components],
         updates=updates,
         next_update_due_at=incident.next_update_due_at,
+        postmortem=postmortem,
     )
 
 

@@ -154,6 +154,23 @@ class UpdateView:
         return str(INCIDENT_STATUS_LABELS.get(self.status, self.status))
 
 
+@dataclass(frozen=True)
+class PostmortemView:
+    """The published public version of an incident's postmortem (never a draft)."""
+
+    body: str
+    published_at: datetime
+    updated_at: datetime
+
+    @property
+    def body_html(self):
+        return render_markdown(self.body)
+
+    @property
+    def edited(self) -> bool:
+        return self.updated_at != self.published_at
+
+
 @dataclass
 class IncidentView:
     id: int
@@ -172,6 +189,7 @@ class IncidentView:
     components: list[ComponentView]
     updates: list[UpdateView]  # newest first
     next_update_due_at: datetime | None = None
+    postmortem: PostmortemView | None = None
 
     @property
     def is_maintenance(self) -> bool:

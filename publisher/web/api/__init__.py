@@ -4,4 +4,11 @@ from flask import Blueprint
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
-from . import channels, components, incidents, messages, openapi  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    channels,
+    components,
+    incidents,
+    messages,
+    openapi,
+    postmortems,
+)

@@ -12,6 +12,7 @@ from flask import jsonify
 
 from ..access import public
 from . import blueprint
+from . import openapi_postmortems as postmortem_docs
 from .openapi_schemas import JSON, component_schemas, param, ref
 
 ERRORS = {
@@ -49,7 +50,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(),
             "responses": error_responses(),
-            "schemas": component_schemas(),
+            "schemas": component_schemas() | postmortem_docs.schemas(),
         },
     }
 
@@ -160,6 +161,7 @@ OPERATIONS = (
        "200 Delivery", WRITE + " 404 409", "SettleDelivery"),
 )
 # fmt: on
+OPERATIONS += tuple(Op(*row) for row in postmortem_docs.OPERATIONS)
 # Created resources whose Location header points at where to read them.
 LOCATED = {
     "declareIncident",
@@ -169,6 +171,8 @@ LOCATED = {
     "createChannel",
 }  # fmt: skip
 OPTIONAL_BODIES = {"ResolveIncident", "SubmitMessage", "PublishMessage"}
+LOCATED |= postmortem_docs.LOCATED
+OPTIONAL_BODIES |= postmortem_docs.OPTIONAL_BODIES
 QUERY_PARAMETERS = {"listIncidents": ["State", "Limit"],
                     "listDeliveries": ["DeliveryFilter", "Limit"]}  # fmt: skip
 ID_PARAMETERS = {"incidents": "IncidentId", "components": "ComponentId",
@@ -176,6 +180,8 @@ ID_PARAMETERS = {"incidents": "IncidentId", "components": "ComponentId",
 OTHER_PATH_PARAMETERS = {"{assignment_id}": "AssignmentId", "{message_id}": "MessageId",
                          "{template_id}": "TemplateId", "{channel_id}": "ChannelId",
                          "{delivery_id}": "DeliveryId"}  # fmt: skip
+QUERY_PARAMETERS |= postmortem_docs.QUERY_PARAMETERS
+OTHER_PATH_PARAMETERS |= postmortem_docs.PATH_PARAMETERS
 
 
 def paths() -> dict[str, Any]:
@@ -267,7 +273,7 @@ def parameters() -> dict[str, Any]:
             "required": False,
             "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
         },
-    }
+    } | postmortem_docs.parameters()
 
 
 def error_responses() -> dict[str, Any]:

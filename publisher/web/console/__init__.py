@@ -12,4 +12,14 @@ def _console_globals() -> dict:
     return {"labels": labels}
 
 
-from . import account, admin, auth, composer, incidents, operations, outlets  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account,
+    admin,
+    auth,
+    composer,
+    feedback,
+    incidents,
+    operations,
+    outlets,
+    postmortems,
+)

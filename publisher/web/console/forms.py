@@ -21,12 +21,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ...models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, Role
 from ...services.public import IMPACT_LABELS, INCIDENT_STATUS_LABELS, STATUS_LABELS
 from ...services.roster import ROLE_LABELS
+from ..labels import ACCOUNT_ROLE_LABELS
 
 IMPACT_CHOICES = [(i.value, IMPACT_LABELS[i]) for i in Impact if i != Impact.MAINTENANCE]
 STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in ComponentStatus]
 INCIDENT_STATUS_CHOICES = [(s.value, INCIDENT_STATUS_LABELS[s.value]) for s in IncidentStatus]
 MAINTENANCE_STATUS_CHOICES = [(s.value, INCIDENT_STATUS_LABELS[s.value]) for s in MaintenanceStatus]
-ROLE_CHOICES = [(r.value, r.value.replace("_", " ")) for r in Role]
+ROLE_CHOICES = [(r.value, ACCOUNT_ROLE_LABELS[r]) for r in Role]
 ROSTER_CHOICES = [(r.value, label) for r, label in ROLE_LABELS.items()]
 TIMELINE_KIND_CHOICES = [
     ("note", _l("Note")),

@@ -4,4 +4,11 @@ from flask import Blueprint
 
 blueprint = Blueprint("public", __name__)
 
-from . import api_v2, badges, feeds, pages, subscriptions  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    api_v2,
+    badges,
+    feedback,
+    feeds,
+    pages,
+    subscriptions,
+)

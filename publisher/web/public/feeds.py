@@ -18,6 +18,7 @@ from ...services.markdown import markdown_to_text
 from ...services.public import (
     IncidentView,
     PageInfo,
+    PostmortemView,
     UpdateView,
     find_component,
     incidents_for_component,
@@ -167,7 +168,8 @@ def incident_url(item: IncidentView) -> str:
 
 
 def _last_change(item: IncidentView) -> datetime:
-    return item.updates[0].display_at if item.updates else item.created_at
+    last = item.updates[0].display_at if item.updates else item.created_at
+    return max(last, item.postmortem.updated_at) if item.postmortem else last
 
 
 def _first_public(item: IncidentView) -> datetime:
@@ -177,6 +179,7 @@ def _first_public(item: IncidentView) -> datetime:
 def _entry_html(item: IncidentView) -> Markup:
     """The public updates, newest first: time, status and the cleaned body."""
     parts = [_schedule_html(item)] if item.is_maintenance else []
+    parts += [_postmortem_html(item.postmortem)] if item.postmortem else []
     parts += [_update_html(update) for update in item.updates]
     return Markup("\n").join(parts)
 
@@ -184,6 +187,12 @@ def _entry_html(item: IncidentView) -> Markup:
 def _update_html(update: UpdateView) -> Markup:
     return Markup("<p><small>{time}</small><br><strong>{status}</strong></p>\n{body}").format(
         time=utc(update.display_at), status=update.status_label, body=update.body_html
+    )
+
+
+def _postmortem_html(postmortem: PostmortemView) -> Markup:
+    return Markup("<p><small>{time}</small><br><strong>{title}</strong></p>\n{body}").format(
+        time=utc(postmortem.updated_at), title=_("Postmortem"), body=postmortem.body_html
     )
 
 

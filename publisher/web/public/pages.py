@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
+from babel.numbers import format_percent as babel_format_percent
 from flask import abort, current_app, render_template, request
-from flask_babel import format_date, format_percent, format_timedelta, get_locale
+from flask_babel import format_date, format_timedelta, get_locale
 
 from ...models import ComponentStatus, utcnow
 from ...services.public import (
@@ -106,7 +109,13 @@ def long_date(day: date) -> str:
 
 @blueprint.app_template_filter("short_date")
 def short_date(day: date) -> str:
-    return format_date(day, "medium")
+    # `/` formats the same 90 days once per component: remember them per locale.
+    return _short_date(day, str(get_locale()))
+
+
+@lru_cache(maxsize=2048)
+def _short_date(day: date, locale: str) -> str:
+    return babel_format_date(day, "medium", locale=locale)
 
 
 @blueprint.app_template_filter("month_name")
@@ -116,7 +125,12 @@ def month_name(day: date) -> str:
 
 @blueprint.app_template_filter("percent")
 def percent(value: float | None) -> str:
-    return "" if value is None else format_percent(value / 100, "#,##0.##%")
+    return "" if value is None else _percent(value, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _percent(value: float, locale: str) -> str:
+    return babel_format_percent(value / 100, "#,##0.##%", locale=locale)
 
 
 @blueprint.app_template_filter("duration")

@@ -1,0 +1,96 @@
+"""Publishing a postmortem's public version: on the incident page, the JSON (status
+postmortem) and the feeds, and, when the publisher chooses, to subscribers."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ...extensions import db
+from ...models import (
+    Audience,
+    IncidentStatus,
+    Message,
+    MessageState,
+    Postmortem,
+    PostmortemState,
+    ReviewAction,
+    User,
+    utcnow,
+)
+from ..composer.common import commit_or_conflict, one_winner
+from ..composer.common import record as record_message_step
+from ..composer.content import incident_url, refresh_variants
+from ..composer.publishing import publish_announcement
+from ..errors import Conflict, InvalidInput
+from ..permissions import Can, require
+from ..updates import apply_incident_status
+from .content import content_hash
+from .documents import LOST_RACE, check_state, check_version, record
+
+# The incident statuses after which its postmortem may go public.
+PUBLISHABLE_AFTER = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
+
+
+@one_winner(lost_race=LOST_RACE)
+def publish(
+    actor: User,
+    postmortem: Postmortem,
+    *,
+    notify: bool = False,
+    expected_version: int | None = None,
+) -> Postmortem:
+    """Show the approved public version to visitors; with `notify`, also announce it through
+    the publishing engine (an update of status postmortem, one delivery per outlet)."""
+    incident = postmortem.incident
+    require(actor, Can.PUBLISH_POSTMORTEM, incident)
+    check_version(postmortem, expected_version)
+    check_state(postmortem, (PostmortemState.APPROVED,), _("published"))
+    if postmortem.approved_hash != content_hash(postmortem):
+        raise Conflict(_("The postmortem changed after it was approved; it needs approval again."))
+    if not postmortem.public_body.strip():
+        raise InvalidInput(_("Write the public version before publishing it."), field="public_body")
+    if incident.status not in PUBLISHABLE_AFTER:
+        raise Conflict(_("Resolve the incident before publishing its postmortem."))
+    _make_public(postmortem, actor)
+    if notify:
+        postmortem.announcement_id = _announce(postmortem, actor).id
+    record(postmortem, actor, ReviewAction.PUBLISHED, _("Subscribers notified") if notify else None)
+    commit_or_conflict(LOST_RACE)
+    return postmortem
+
+
+def _make_public(postmortem: Postmortem, actor: User) -> None:
+    now = utcnow()
+    republished = postmortem.published_at is not None
+    postmortem.published_body = postmortem.public_body
+    postmortem.published_at = postmortem.published_at or now
+    postmortem.public_updated_at = now if republished else postmortem.published_at
+    postmortem.published_by_id = actor.id
+    postmortem.state = PostmortemState.PUBLISHED
+    apply_incident_status(postmortem.incident, IncidentStatus.POSTMORTEM, now)
+
+
+def _announce(postmortem: Postmortem, actor: User) -> Message:
+    """A published update that points to the postmortem; the engine delivers it."""
+    incident = postmortem.incident
+    republished = postmortem.public_updated_at != postmortem.published_at
+    text = (
+        _("We have updated the postmortem of this incident.")
+        if republished
+        else _("We have published the postmortem of this incident.")
+    )
+    message = Message(
+        incident=incident,
+        audience=Audience.PUBLIC,
+        incident_status=IncidentStatus.POSTMORTEM,
+        body=f"{text} {_('Read it here:')} {incident_url(incident)}",
+        author_id=postmortem.author_id,
+        last_editor_id=actor.id,
+        approved_by_id=postmortem.approved_by_id,
+        state=MessageState.APPROVED,
+    )
+    db.session.add(message)
+    refresh_variants(message, incident)
+    db.session.flush()
+    record_message_step(message, actor, ReviewAction.CREATED, _("Announces the postmortem."))
+    return publish_announcement(message, actor)

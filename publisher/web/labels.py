@@ -1,0 +1,58 @@
+"""What people read for values stored in English: account roles, timeline kinds, regions.
+
+The stored value never changes with the language; only its label does.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from ..models import Role
+
+ACCOUNT_ROLE_LABELS = {
+    Role.ADMIN: _l("admin"),
+    Role.INCIDENT_MANAGER: _l("incident manager"),
+    Role.COMMS_MANAGER: _l("comms manager"),
+    Role.SOCIAL_LEAD: _l("social media lead"),
+    Role.SUPPORT_AGENT: _l("support agent"),
+    Role.RESPONDER: _l("responder"),
+}
+TIMELINE_KIND_LABELS = {
+    "note": _l("Note"),
+    "key_decision": _l("Key decision"),
+    "theory": _l("Theory"),
+    "action": _l("Action"),
+}
+# The regions Herald offers when FEEDBACK_REGIONS is not set; names set there are shown as is.
+REGION_LABELS = {
+    "Africa": _l("Africa"),
+    "Asia Pacific": _l("Asia Pacific"),
+    "Europe": _l("Europe"),
+    "Middle East": _l("Middle East"),
+    "North America": _l("North America"),
+    "South America": _l("South America"),
+}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["timeline_kind"] = timeline_kind
+    app.jinja_env.filters["region_label"] = region_label
+
+
+def role_label(role: str) -> str:
+    label = ACCOUNT_ROLE_LABELS.get(role)
+    return str(label) if label is not None else str(role).replace("_", " ")
+
+
+def timeline_kind(kind: str) -> str:
+    label = TIMELINE_KIND_LABELS.get(kind)
+    return str(label) if label is not None else str(kind).replace("_", " ")
+
+
+def region_label(region: str | None) -> str:
+    if not region:
+        return ""
+    label = REGION_LABELS.get(region)
+    return str(label) if label is not None else region

@@ -1,0 +1,36 @@
+// Keyboard access to the uptime bars: each bar is one Tab stop (today); the arrow keys,
+// Home and End move between its days, whose details show on focus. Without JavaScript,
+// today's details are reachable by Tab and every day is read by screen readers as a list.
+(function () {
+  "use strict";
+
+  function move(bar, from, key) {
+    var days = Array.prototype.slice.call(bar.querySelectorAll(".day"));
+    var index = days.indexOf(from);
+    var target = {
+      ArrowLeft: index - 1,
+      ArrowUp: index - 1,
+      ArrowRight: index + 1,
+      ArrowDown: index + 1,
+      Home: 0,
+      End: days.length - 1
+    }[key];
+    if (target === undefined || target < 0 || target >= days.length) {
+      return false;
+    }
+    from.setAttribute("tabindex", "-1");
+    days[target].setAttribute("tabindex", "0");
+    days[target].focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var day = event.target.closest && event.target.closest(".uptime__bar .day");
+    if (!day || event.altKey || event.ctrlKey || event.metaKey) {
+      return;
+    }
+    if (move(day.parentNode, day, event.key)) {
+      event.preventDefault();
+    }
+  });
+})();
