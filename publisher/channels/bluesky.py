@@ -97,6 +97,10 @@ class BlueskyChannel:
     def close(self) -> None:
         self.client.request.close()
 
+    def login(self) -> None:
+        """Sign in with the app password, once per adapter (for reads: the mentions poll)."""
+        self._login()
+
     def _login(self) -> None:
         if self._repo is not None:
             return

@@ -297,3 +297,18 @@ def test_the_static_export_has_no_switcher_a_static_host_could_not_answer(app, m
         text = page.read_text(encoding="utf-8")
         assert lang_of(text) == "en" and 'action="/language"' not in text, page
         assert "</footer>" in text
+
+
+def test_a_refusal_names_the_update_state_in_the_reader_language(app):
+    """A conflict message says the state in Polish, not the English enum value."""
+    from publisher.models import MessageState
+    from publisher.services.composer.common import check_state
+    from publisher.services.errors import Conflict
+
+    class Stub:
+        state = MessageState.IN_REVIEW
+
+    polish = app.test_request_context("/", headers={"Accept-Language": "pl"})
+    with polish, pytest.raises(Conflict) as refused:
+        check_state(Stub(), (MessageState.DRAFT,), "edytowana")
+    assert "„w recenzji”" in str(refused.value)

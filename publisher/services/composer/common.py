@@ -46,12 +46,27 @@ def check_version(message: Message, expected_version: int | None) -> None:
         )
 
 
+# The review states of updates and postmortems (the same values in both enums).
+REVIEW_STATE_LABELS = {
+    "draft": _l("Draft"),
+    "in_review": _l("In review"),
+    "changes_requested": _l("Changes requested"),
+    "approved": _l("Approved"),
+    "scheduled": _l("Scheduled"),
+    "published": _l("Published"),
+}
+
+
+def review_state_label(state) -> str:
+    return str(REVIEW_STATE_LABELS.get(str(state), state))
+
+
 def check_state(message: Message, allowed, doing: str) -> None:
     if message.state not in allowed:
         raise Conflict(
             _(
                 "This update is %(state)s, so it cannot be %(doing)s.",
-                state=str(message.state).replace("_", " "),
+                state=review_state_label(message.state).lower(),
                 doing=doing,
             )
         )

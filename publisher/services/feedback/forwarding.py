@@ -10,6 +10,7 @@ A cadence digest goes out only when there are reports the responders have not se
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import secrets
@@ -142,7 +143,8 @@ def add_target(actor: User, channel_id: int, webhook_url: str | None = None) -> 
         )
     if channel.kind == ChannelKind.WEBHOOK:
         target.webhook_url = public_webhook_url(webhook_url)
-        target.signing_secret = "whsec_" + secrets.token_urlsafe(24)
+        # Standard Webhooks: whsec_ + standard base64 (url-safe base64 fails to sign).
+        target.signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     db.session.add(target)
     audit.record(actor, "feedback.digest_target_added", channel, after={"channel": channel.name})
     db.session.commit()

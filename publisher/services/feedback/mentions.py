@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 NETWORKS = (ChannelKind.X, ChannelKind.MASTODON, ChannelKind.BLUESKY)
 PAGE = 50
+BLUESKY_PAGES = 10  # pages of PAGE one Bluesky poll reads at most
 
 
 @dataclass(frozen=True)
@@ -202,13 +203,13 @@ def _mastodon(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
 
 
 def _bluesky(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
-    adapter._login()  # the adapter's own login (guarded transport, app password)
-    answer = adapter.client.app.bsky.notification.list_notifications({"limit": PAGE})
+    adapter.login()  # the adapter's own login (guarded transport, app password)
+    notes = _bluesky_since(adapter.client, cursor)
     found, newest = [], cursor
-    for note in reversed(answer.notifications):
-        if note.reason not in ("mention", "reply") or (cursor and note.indexed_at <= cursor):
-            continue
+    for note in reversed(notes):  # newest first from the server: store oldest first
         newest = max(newest or "", note.indexed_at)
+        if note.reason not in ("mention", "reply"):
+            continue
         reply = getattr(note.record, "reply", None)
         rkey = note.uri.rsplit("/", 1)[-1]
         found.append(
@@ -222,6 +223,22 @@ def _bluesky(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
             )
         )
     return found, newest
+
+
+def _bluesky_since(client, cursor: str | None) -> list:
+    """The notifications indexed since the cursor, newest first, page after page (up to
+    BLUESKY_PAGES): a busy outage can bring more than one page between two polls. The one at
+    the cursor itself is read again (same time, maybe another post); storing skips it."""
+    notes, page = [], None
+    for _ in range(BLUESKY_PAGES):
+        params = {"limit": PAGE, **({"cursor": page} if page else {})}
+        answer = client.app.bsky.notification.list_notifications(params)
+        fresh = [n for n in answer.notifications if not cursor or n.indexed_at >= cursor]
+        notes += fresh
+        page = answer.cursor
+        if not page or len(fresh) < len(answer.notifications):
+            break
+    return notes
 
 
 FETCHERS = {ChannelKind.X: _x, ChannelKind.MASTODON: _mastodon, ChannelKind.BLUESKY: _bluesky}

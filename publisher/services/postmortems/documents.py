@@ -19,7 +19,7 @@ from ...models import (
     utcnow,
 )
 from .. import audit
-from ..composer.common import commit_or_conflict, one_winner
+from ..composer.common import commit_or_conflict, one_winner, review_state_label
 from ..errors import Conflict, InvalidInput, NotFound
 from ..permissions import Can, require
 from .content import clean_body, content_hash
@@ -111,7 +111,7 @@ def check_state(postmortem: Postmortem, allowed, doing: str) -> None:
         raise Conflict(
             _(
                 "This postmortem is %(state)s, so it cannot be %(doing)s.",
-                state=str(postmortem.state).replace("_", " "),
+                state=review_state_label(postmortem.state).lower(),
                 doing=doing,
             )
         )

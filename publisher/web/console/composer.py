@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from ...models import Audience, Message, MessageState, ReviewAction, Role, utcnow
 from ...services import composer, delivery_status, incidents
 from ...services.composer import templates as template_service
+from ...services.composer.common import review_state_label
 from ...services.composer.drafting import EDITABLE
 from ...services.composer.publishing import NEXT_UPDATE_AFTER
 from ...services.errors import ServiceError
@@ -46,14 +47,6 @@ from .helpers import form_failed
 
 RIGHTS = (Can.DRAFT, Can.EDIT_SOCIAL, Can.APPROVE, Can.PUBLISH, Can.EMERGENCY_PUBLISH)
 TEMPLATE_MANAGERS = (Role.ADMIN, Role.COMMS_MANAGER)  # as Can.MANAGE_TEMPLATES
-STATE_LABELS = {
-    MessageState.DRAFT: _l("Draft"),
-    MessageState.IN_REVIEW: _l("In review"),
-    MessageState.CHANGES_REQUESTED: _l("Changes requested"),
-    MessageState.APPROVED: _l("Approved"),
-    MessageState.SCHEDULED: _l("Scheduled"),
-    MessageState.PUBLISHED: _l("Published"),
-}
 REVIEW_LABELS = {
     ReviewAction.CREATED: _l("created the draft"),
     ReviewAction.EDITED: _l("edited"),
@@ -100,7 +93,7 @@ def overdue_incidents(rows) -> list:
 
 
 def state_label(state) -> str:
-    return str(STATE_LABELS.get(state, state))
+    return review_state_label(state)
 
 
 # ---------------------------------------------------------------- writing

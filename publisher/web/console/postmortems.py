@@ -6,17 +6,16 @@ from collections.abc import Callable
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from ...models import (
     FollowUpAction,
     Incident,
     Postmortem,
-    PostmortemState,
     ReviewAction,
     utcnow,
 )
 from ...services import incidents, postmortems, users
+from ...services.composer.common import review_state_label
 from ...services.errors import ServiceError
 from ...services.markdown import render_markdown
 from ...services.permissions import Can, allowed, require
@@ -34,20 +33,13 @@ from .postmortem_forms import (
     PostmortemEditorForm,
 )
 
-STATE_LABELS = {
-    PostmortemState.DRAFT: _l("Draft"),
-    PostmortemState.IN_REVIEW: _l("In review"),
-    PostmortemState.CHANGES_REQUESTED: _l("Changes requested"),
-    PostmortemState.APPROVED: _l("Approved"),
-    PostmortemState.PUBLISHED: _l("Published"),
-}
 RIGHTS = (Can.WRITE_POSTMORTEM, Can.APPROVE, Can.PUBLISH_POSTMORTEM)
 
 
 @blueprint.context_processor
 def _postmortem_helpers() -> dict:
     return {
-        "postmortem_state_label": lambda state: str(STATE_LABELS.get(state, state)),
+        "postmortem_state_label": review_state_label,
         "action_status_label": lambda status: str(ACTION_STATUS_LABELS.get(status, status)),
         "priority_label": lambda priority: str(PRIORITY_LABELS.get(priority, priority)),
         "postmortem_overview": postmortem_overview,
