@@ -39,9 +39,15 @@ class FakeBlueskyWithNotifications(FakeBluesky):
             reason = "reply" if uri.startswith(f"at://{DID}/") else reason
         with self._lock:
             rkey = f"3lcust{len(self.posts):07d}"
-            cid = "bafyrei" + base64.b32encode(
-                hashlib.sha256(json.dumps([did, rkey, record]).encode()).digest()
-            ).decode().lower().rstrip("=")[:52]
+            cid = (
+                "bafyrei"
+                + base64.b32encode(
+                    hashlib.sha256(json.dumps([did, rkey, record]).encode()).digest()
+                )
+                .decode()
+                .lower()
+                .rstrip("=")[:52]
+            )
             post = {"uri": f"at://{did}/{POST}/{rkey}", "cid": cid, "record": record}
             self.posts.append(post)
             self.notifications.append(

@@ -76,22 +76,21 @@ def record(
     message: Message, actor: User | None, action: ReviewAction, comment: str | None = None
 ) -> None:
     """Add a step to the review trail and the incident's audit timeline."""
-    digest = content_hash(message)
-    message.review_events.append(
-        ReviewEvent(
-            actor_id=actor.id if actor else None,
-            action=action,
-            comment=comment,
-            content_hash=digest,
-            at=utcnow(),
-        )
-    )
+    add_review_step(message, ReviewEvent(), content_hash(message), actor, action, comment)
+
+
+def add_review_step(thing, event, digest: str, actor: User | None, action, comment) -> None:
+    """Fill `event` (a new review event row) and add it to the review trail of `thing` (an
+    update or a postmortem), and the step to its incident's audit timeline."""
+    event.actor_id = actor.id if actor else None
+    event.action, event.comment, event.content_hash, event.at = action, comment, digest, utcnow()
+    thing.review_events.append(event)
     audit.record(
         actor,
-        f"message.{action}",
-        message,
-        incident=message.incident,
-        after={"state": message.state, "hash": digest[:12], "comment": comment},
+        f"{thing.__tablename__}.{action}",
+        thing,
+        incident=thing.incident,
+        after={"state": thing.state, "hash": digest[:12], "comment": comment},
     )
 
 

@@ -438,7 +438,8 @@ def _outgoing(digest: FeedbackDigest, target: DigestTarget) -> OutgoingUpdate:
         variants={
             "slack": text,
             "email_subject": digest.subject,
-            "email_body": digest.body,
+            # The plain-text part: the words, not the escaped Markdown (no "\\<b\\>").
+            "email_body": text,
             "email_body_html": html,
         },
         published_at=digest.created_at,

@@ -16,10 +16,13 @@ from ...models import (
     PostmortemState,
     ReviewAction,
     User,
-    utcnow,
 )
-from .. import audit
-from ..composer.common import commit_or_conflict, one_winner, review_state_label
+from ..composer.common import (
+    add_review_step,
+    commit_or_conflict,
+    one_winner,
+    review_state_label,
+)
 from ..errors import Conflict, InvalidInput, NotFound
 from ..permissions import Can, require
 from .content import clean_body, content_hash
@@ -122,19 +125,4 @@ def record(
 ) -> None:
     """Add a step to the review trail and the incident's audit timeline."""
     digest = content_hash(postmortem)
-    postmortem.review_events.append(
-        PostmortemReviewEvent(
-            actor_id=actor.id if actor else None,
-            action=action,
-            comment=comment,
-            content_hash=digest,
-            at=utcnow(),
-        )
-    )
-    audit.record(
-        actor,
-        f"postmortem.{action}",
-        postmortem,
-        incident=postmortem.incident,
-        after={"state": postmortem.state, "hash": digest[:12], "comment": comment},
-    )
+    add_review_step(postmortem, PostmortemReviewEvent(), digest, actor, action, comment)
