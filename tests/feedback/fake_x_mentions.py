@@ -1,5 +1,6 @@
 """FakeX plus the two read endpoints the mentions poll uses (GET /2/users/me and
-GET /2/users/:id/mentions with since_id), kept apart from the shared fake."""
+GET /2/users/:id/mentions with since_id, max_results and pagination_token), kept apart from
+the shared fake."""
 
 from __future__ import annotations
 
@@ -34,17 +35,20 @@ class FakeXWithMentions(FakeX):
         if seen.path == "/2/users/me":
             return 200, {}, {"data": {"id": OUR_ID, "username": "herald", "name": "Herald"}}
         if seen.path == f"/2/users/{OUR_ID}/mentions":
-            return 200, {}, self._mentions(seen.query.get("since_id"))
+            return 200, {}, self._mentions(seen.query)
         return 404, {}, self.error(404)
 
-    def _mentions(self, since_id: str | None) -> dict[str, Any]:
+    def _mentions(self, query: dict[str, str]) -> dict[str, Any]:
+        since_id = query.get("since_id")
         newer = [t for t in self.mentions if not since_id or int(t["id"]) > int(since_id)]
-        newer.reverse()  # X answers newest first
+        newer.reverse()  # X answers newest first, one page at a time
         if not newer:
             return {"meta": {"result_count": 0}}
+        start = int(query.get("pagination_token") or 0)
+        size = int(query.get("max_results") or 100)
+        page = newer[start : start + size]
         users = [{"id": i, "username": name} for name, i in self.users.items()]
-        return {
-            "data": newer,
-            "includes": {"users": users},
-            "meta": {"result_count": len(newer), "newest_id": newer[0]["id"]},
-        }
+        meta = {"result_count": len(page), "newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
+        if start + size < len(newer):
+            meta["next_token"] = str(start + size)
+        return {"data": page, "includes": {"users": users}, "meta": meta}

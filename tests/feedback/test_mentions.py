@@ -179,3 +179,43 @@ def test_x_mentions_through_tweepy_are_stored_once_and_linked(outlets, make):
         assert since == [None, fake.mentions[1]["id"]]
     finally:
         fake.stop()
+
+
+def test_a_busy_outage_on_mastodon_loses_no_mention_between_polls(server, account):
+    """More mentions than one page between two polls: each poll reads on from the cursor
+    (min_id), so none is skipped."""
+    api(server, "bob_token", "POST", "/api/v1/statuses", data={"status": "@alice slow?"})
+    assert mentions.poll_all() == 1  # the cursor now stands at the first mention
+    burst = mentions.PAGE + 20  # more than a page (the server may cap a page lower still)
+    for n in range(burst):
+        api(server, "bob_token", "POST", "/api/v1/statuses", data={"status": f"@alice down {n}"})
+    polled = [mentions.poll_all() for _ in range(4)]
+    assert sum(polled) == burst and polled[-1] == 0
+    assert len({report.external_id for report in _stored()}) == burst + 1
+
+
+def test_a_busy_outage_on_x_loses_no_mention_between_polls(outlets):
+    """More mentions than one page between two polls: the poll follows X's pages."""
+    from .fake_x_mentions import FakeXWithMentions
+
+    fake = FakeXWithMentions().start()
+    try:
+        outlets(
+            ChannelKind.X,
+            "X",
+            settings={"account": "herald", "api_base_url": fake.url},
+            secrets={
+                "consumer_key": "ck",
+                "consumer_secret": "cs",
+                "access_token": "at",
+                "access_token_secret": "ats",
+            },
+        )
+        for n in range(2 * mentions.PAGE + 7):
+            fake.mention("erin", f"@herald down {n}")
+        assert mentions.poll_all() == 2 * mentions.PAGE + 7
+        fake.mention("erin", "@herald and again")
+        assert mentions.poll_all() == 1
+        assert len(_stored()) == 2 * mentions.PAGE + 8
+    finally:
+        fake.stop()

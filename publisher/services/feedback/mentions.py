@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 NETWORKS = (ChannelKind.X, ChannelKind.MASTODON, ChannelKind.BLUESKY)
 PAGE = 50
-BLUESKY_PAGES = 10  # pages of PAGE one Bluesky poll reads at most
+PAGES = 10  # pages of PAGE one poll of X or Bluesky reads at most
+BLUESKY_PAGES = PAGES
 
 
 @dataclass(frozen=True)
@@ -145,19 +146,9 @@ def linked_incident(channel: Channel, source: str, parent: str | None) -> int | 
 
 
 def _x(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
-    me = adapter.client.get_me(user_auth=True)["data"]["id"]
-    answer = adapter.client.get_users_mentions(
-        me,
-        since_id=cursor,
-        max_results=PAGE,
-        expansions=["author_id"],
-        tweet_fields=["referenced_tweets", "created_at"],
-        user_fields=["username"],
-        user_auth=True,
-    )
-    users = {u["id"]: u.get("username", "") for u in answer.get("includes", {}).get("users", [])}
+    tweets, users, newest = _x_since(adapter.client, cursor)
     found = []
-    for tweet in reversed(answer.get("data") or []):
+    for tweet in reversed(tweets):
         parent = next(
             (
                 r["id"]
@@ -177,11 +168,41 @@ def _x(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
                 url=f"https://x.com/{author or 'i'}/status/{tweet['id']}",
             )
         )
-    return found, answer.get("meta", {}).get("newest_id") or cursor
+    return found, newest or cursor
+
+
+def _x_since(client, cursor: str | None) -> tuple[list[dict], dict[str, str], str | None]:
+    """The mentions newer than the cursor, newest first, following X's pages (up to PAGES):
+    a busy outage can bring more than one page between two polls."""
+    me = client.get_me(user_auth=True)["data"]["id"]
+    tweets, users, newest, token = [], {}, None, None
+    for _ in range(PAGES):
+        answer = client.get_users_mentions(
+            me,
+            since_id=cursor,
+            max_results=PAGE,
+            pagination_token=token,
+            expansions=["author_id"],
+            tweet_fields=["referenced_tweets", "created_at"],
+            user_fields=["username"],
+            user_auth=True,
+        )
+        meta = answer.get("meta", {})
+        newest = newest or meta.get("newest_id")
+        tweets += answer.get("data") or []
+        users |= {
+            u["id"]: u.get("username", "") for u in answer.get("includes", {}).get("users", [])
+        }
+        token = meta.get("next_token")
+        if not token:
+            break
+    return tweets, users, newest
 
 
 def _mastodon(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
-    notes = adapter.client.notifications(types=["mention"], since_id=cursor, limit=PAGE)
+    # min_id, not since_id: the page right after the cursor, so a busy outage loses nothing
+    # (since_id would give the newest page and skip what lies between).
+    notes = adapter.client.notifications(types=["mention"], min_id=cursor, limit=PAGE)
     found = []
     newest = cursor
     for note in reversed(notes):  # newest first from the server: store oldest first
