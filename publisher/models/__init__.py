@@ -40,7 +40,13 @@ from .feedback import (
     SendState,
     TriageState,
 )
-from .incident import Incident, Message, MessageComponentChange, incident_component
+from .incident import (
+    Incident,
+    Message,
+    MessageComponentChange,
+    MessageTranslation,
+    incident_component,
+)
 from .page import PAGE_STATE_ID, PageState, bump_page_version
 from .postmortem import (
     OPEN_ACTION_STATUSES,
@@ -104,6 +110,7 @@ __all__ = [
     "MessageComponentChange",
     "MessageState",
     "MessageTemplate",
+    "MessageTranslation",
     "MessageVariant",
     "Outlet",
     "PageState",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, PublicIdMixin, PublicMixin, TimestampMixin, utcnow
@@ -124,6 +124,10 @@ class Message(PublicIdMixin, TimestampMixin, Base):
     review_events: Mapped[list[ReviewEvent]] = relationship(
         cascade="all, delete-orphan", order_by="ReviewEvent.id"
     )
+    # The update's text in other configured languages; reviewed and approved with it.
+    translations: Mapped[list[MessageTranslation]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="MessageTranslation.locale"
+    )
 
     @property
     def is_public(self) -> bool:
@@ -145,3 +149,19 @@ class MessageComponentChange(Base):
 
     message: Mapped[Message] = relationship(back_populates="component_changes")
     component: Mapped[Component] = relationship()
+
+
+class MessageTranslation(Base):
+    """An update's text in one more language (the body is the original)."""
+
+    __tablename__ = "message_translation"
+    __table_args__ = (UniqueConstraint("message_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
+    locale: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text, default="")
+
+    message: Mapped[Message] = relationship(back_populates="translations")

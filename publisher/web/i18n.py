@@ -58,6 +58,11 @@ def languages() -> list[tuple[str, str]]:
     return [(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LOCALES]
 
 
+def translation_languages() -> list[tuple[str, str]]:
+    """(code, name) of each language an update may be translated into: all but the default."""
+    return languages()[1:]
+
+
 def supported(code: str | None) -> str | None:
     """`code` if it is a supported locale, else None (for stored or posted values)."""
     return code if code in SUPPORTED_LOCALES else None

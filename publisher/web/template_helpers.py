@@ -8,7 +8,7 @@ from flask import Flask, current_app, request
 from flask_babel import format_datetime, format_timedelta, get_locale
 
 from . import labels, security
-from .i18n import languages
+from .i18n import languages, translation_languages
 
 
 def init_app(app: Flask) -> None:
@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["page_name"] = page_name
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["languages"] = languages
+    app.jinja_env.globals["translation_languages"] = translation_languages
     app.jinja_env.globals["here"] = here
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -383,3 +383,24 @@ def test_no_body_makes_the_composer_api_fail_with_a_500(login, api_component, da
     url = path.format(incident=incident, message=message, template=template)
     response = im(method, url, json=body)
     assert response.status_code < 500, (method, url, body, response.get_json())
+
+
+def test_translations_are_drafted_edited_and_bound_to_the_approval(login, incident):
+    message = draft(login(CM), incident, translations={"pl": "Znaleźliśmy przyczynę."})
+    assert message["translations"] == {"pl": "Znaleźliśmy przyczynę."}
+    path = f"/messages/{message['id']}"
+    submitted = login(CM)("POST", path + "/submit").get_json()
+    login(IM)("POST", path + "/approve", json={"expected_hash": submitted["content_hash"]})
+    edited = login(CM)("PATCH", path, json={"translations": {"pl": "Poprawka."}}).get_json()
+    assert edited["state"] == "draft" and edited["translations"] == {"pl": "Poprawka."}
+    assert edited["content_hash"] != submitted["content_hash"]
+    removed = login(CM)("PATCH", path, json={"translations": {"pl": ""}}).get_json()
+    assert removed["translations"] == {}
+
+
+@pytest.mark.parametrize("translations", [{"en": "x"}, {"de": "x"}, {"pl": 3}, ["pl"]])
+def test_a_translation_into_no_other_configured_language_is_a_422(login, incident, translations):
+    body = {"incident_status": "identified", "body": "x", "translations": translations}
+    response = login(CM)("POST", f"/incidents/{incident}/messages", json=body)
+    assert response.status_code == 422
+    assert response.get_json()["field"].startswith("translations")

@@ -32,6 +32,7 @@ from .test_worker_crash import (
 )
 
 HOLD_AT = 5  # the fifth request is held open while the worker is killed
+LEASE = 6
 
 
 class HoldingReceiver(BaseHTTPRequestHandler):
@@ -86,6 +87,9 @@ def test_a_worker_killed_at_a_send_repeats_at_most_that_send(
     published_fan_out(make, url)
     keys = {d.idempotency_key for d in db.session.query(Delivery)}
     worker_env["DELIVERY_PARALLEL"] = "1"
+    # A lease long enough that a loaded machine does not expire it mid-batch: an expired
+    # lease is retried by design (webhooks dedupe), which is not the kill point under test.
+    worker_env["DELIVERY_LEASE_SECONDS"] = str(LEASE)
     first = flask(worker_env, "worker", "--workers", "1")
     try:
         run(worker_env, "sweep")
@@ -100,7 +104,7 @@ def test_a_worker_killed_at_a_send_repeats_at_most_that_send(
 
     second = flask(worker_env, "worker", "--workers", "1")
     try:
-        time.sleep(2.5)  # past the lease the killed worker held
+        time.sleep(LEASE + 0.5)  # past the lease the killed worker held
         run(worker_env, "sweep")
         finished = wait_for(lambda: states() == {"sent": SUBSCRIBERS}, 90)
     finally:

@@ -31,6 +31,7 @@ def get_message(public_id: str) -> Message:
             selectinload(Message.variants),
             selectinload(Message.component_changes).joinedload(MessageComponentChange.component),
             selectinload(Message.review_events),
+            selectinload(Message.translations),
         )
     )
     if message is None:

@@ -35,6 +35,8 @@ def content_hash(message: Message) -> str:
         "changes": sorted((c.component_id, str(c.new_status)) for c in message.component_changes),
         "variants": sorted((str(v.outlet), v.text) for v in message.variants),
     }
+    if message.translations:  # absent when none, so older approvals keep their hash
+        content["translations"] = sorted((t.locale, t.body) for t in message.translations)
     encoded = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(encoded).hexdigest()
 

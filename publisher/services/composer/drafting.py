@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flask_babel import gettext as _
 
+from ...config import SUPPORTED_LOCALES
 from ...extensions import db
 from ...models import (
     SOCIAL_OUTLETS,
@@ -19,6 +20,7 @@ from ...models import (
     MessageComponentChange,
     MessageState,
     MessageTemplate,
+    MessageTranslation,
     Outlet,
     ReviewAction,
     User,
@@ -49,6 +51,7 @@ def create_draft(
     audience: str = Audience.PUBLIC,
     component_statuses: Mapping[Component, str] | None = None,
     template: MessageTemplate | None = None,
+    translations: Mapping[str, str] | None = None,
 ) -> Message:
     """Start an update, prefilled from a template when one is given."""
     require(actor, Can.DRAFT, incident)
@@ -66,6 +69,7 @@ def create_draft(
     )
     db.session.add(message)
     set_component_changes(message, component_statuses or {})
+    set_translations(message, translations or {})
     refresh_variants(message, incident)
     db.session.flush()
     record(message, actor, ReviewAction.CREATED)
@@ -83,16 +87,23 @@ def edit_message(
     incident_status: str | None = None,
     component_statuses: Mapping[Component, str] | None = None,
     variant_texts: Mapping[str, str] | None = None,
+    translations: Mapping[str, str] | None = None,
 ) -> Message:
-    """Change an unpublished update; any change voids an approval (back to draft)."""
+    """Change an unpublished update; any change voids an approval (back to draft).
+
+    `translations` maps locales to the update's text in them; a locale left out is kept
+    as it is, an empty text removes that translation."""
     check_version(message, expected_version)
     check_state(message, EDITABLE, _("edited"))
     variant_texts = {parse_outlet(k): v for k, v in (variant_texts or {}).items()}
     if Outlet.STATUS_PAGE in variant_texts:  # the status page shows the body itself
         body = variant_texts.pop(Outlet.STATUS_PAGE)
-    _require_edit_rights(actor, message, body, incident_status, component_statuses, variant_texts)
+    _require_edit_rights(
+        actor, message, body, incident_status, component_statuses, variant_texts, translations
+    )
+    translated = set_translations(message, translations) if translations is not None else False
     _apply_edit(message, body, incident_status, component_statuses, variant_texts)
-    if not db.session.is_modified(message) and not _children_changed(message):
+    if not (translated or db.session.is_modified(message) or _children_changed(message)):
         return message
     _back_to_draft(message, actor)
     record(message, actor, ReviewAction.EDITED)
@@ -118,6 +129,7 @@ def start_revision(actor: User, published: Message) -> Message:
     )
     db.session.add(draft)
     set_component_changes(draft, {c.component: c.new_status for c in published.component_changes})
+    set_translations(draft, {t.locale: t.body for t in published.translations})
     refresh_variants(draft, published.incident)
     db.session.flush()
     record(draft, actor, ReviewAction.CREATED, comment=_("Revision of a published update"))
@@ -141,10 +153,46 @@ def set_component_changes(message: Message, statuses: Mapping[Component, str]) -
             change.new_status = status
 
 
-def clean_body(body: str) -> str:
+def translation_locales() -> tuple[str, ...]:
+    """The languages an update may be translated into: every configured one but the first."""
+    return SUPPORTED_LOCALES[1:]
+
+
+def set_translations(message: Message, texts: Mapping[str, str]) -> bool:
+    """Set the given translations (an emptied one is removed, others are left alone);
+    whether any changed."""
+    existing = {t.locale: t for t in message.translations}
+    changed = False
+    for locale, raw in texts.items():
+        locale = parse_translation_locale(locale)
+        text = clean_body(raw, field=f"translation_{locale}")
+        current = existing.get(locale)
+        if current is not None and not text:
+            message.translations.remove(current)
+        elif current is None and text:
+            message.translations.append(MessageTranslation(locale=locale, body=text))
+        elif current is not None and current.body != text:
+            current.body = text
+        else:
+            continue
+        changed = True
+    return changed
+
+
+def parse_translation_locale(raw: str) -> str:
+    if raw not in translation_locales():
+        allowed_ = ", ".join(translation_locales())
+        raise InvalidInput(
+            _("A translation must be in one of: %(allowed)s.", allowed=allowed_),
+            field="translations",
+        )
+    return raw
+
+
+def clean_body(body: str, field: str = "body") -> str:
     body = (body or "").replace("\r\n", "\n").strip()
     if len(body) > MAX_BODY:
-        raise InvalidInput(_("Keep the update under %(n)d characters.", n=MAX_BODY), field="body")
+        raise InvalidInput(_("Keep the update under %(n)d characters.", n=MAX_BODY), field=field)
     return body
 
 
@@ -170,8 +218,10 @@ def parse_outlet(raw: str) -> Outlet:
     return Outlet(raw)
 
 
-def _require_edit_rights(actor, message, body, status, components, variant_texts) -> None:
-    touches_core = body is not None or status is not None or components is not None
+def _require_edit_rights(
+    actor, message, body, status, components, variant_texts, translations=None
+) -> None:
+    touches_core = any(x is not None for x in (body, status, components, translations))
     social_only = set(variant_texts) <= SOCIAL_OUTLETS
     if touches_core or not social_only:
         require(actor, Can.DRAFT, message.incident)

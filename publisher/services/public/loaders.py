@@ -263,7 +263,8 @@ def _public_updates(incident_ids: Select) -> dict[int, list[UpdateView]]:
         )
         .order_by(Message.published_at.desc(), Message.id.desc())
         .options(
-            subqueryload(Message.component_changes).joinedload(MessageComponentChange.component)
+            subqueryload(Message.component_changes).joinedload(MessageComponentChange.component),
+            subqueryload(Message.translations),
         )
     ).all()
     result: dict[int, list[UpdateView]] = defaultdict(list)
@@ -301,6 +302,7 @@ def _update_view(message: Message) -> UpdateView:
         updated_at=message.updated_at,
         display_at=message.published_at,
         edited=message.revision_of_id is not None,
+        translations={t.locale: t.body for t in message.translations},
         affected_components=[
             AffectedComponent(
                 code=change.component.public_id,

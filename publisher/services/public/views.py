@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
+from ...config import SUPPORTED_LOCALES
 from ...models import ComponentStatus, Impact, IncidentKind, MaintenanceStatus
 from ..markdown import render_markdown
 from ..uptime import DayUptime, overall_uptime, worst_status
@@ -134,6 +135,22 @@ class AffectedComponent:
     new_status: ComponentStatus
 
 
+# The language updates are written in (the first configured one); translations add others.
+ORIGINAL_LOCALE = SUPPORTED_LOCALES[0]
+
+
+@dataclass(frozen=True)
+class LocalizedText:
+    """An update's text in one language, and which language that is (for `lang`)."""
+
+    body: str
+    lang: str
+
+    @property
+    def html(self):
+        return render_markdown(self.body)
+
+
 @dataclass(frozen=True)
 class UpdateView:
     public_id: str
@@ -144,10 +161,18 @@ class UpdateView:
     display_at: datetime
     affected_components: list[AffectedComponent]
     edited: bool = False
+    # The published text in other languages ({locale: body}); `body` is the original.
+    translations: dict[str, str] = field(default_factory=dict)
 
     @property
     def body_html(self):
         return render_markdown(self.body)
+
+    def localized(self, locale: str) -> LocalizedText:
+        """What a reader of `locale` sees: the translation into it, else the original."""
+        if locale in self.translations:
+            return LocalizedText(self.translations[locale], locale)
+        return LocalizedText(self.body, ORIGINAL_LOCALE)
 
     @property
     def status_label(self) -> str:

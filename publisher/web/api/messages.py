@@ -10,6 +10,7 @@ from ...models import Audience, Message, Outlet
 from ...services import composer
 from ...services import incidents as incident_service
 from ...services.composer import templates
+from ...services.composer.drafting import translation_locales
 from ...services.errors import InvalidInput, NotFound
 from ...services.permissions import GRANTS, Can, allowed, require
 from ..access import STAFF, acting_user, allow
@@ -54,19 +55,29 @@ def incident_messages(id: str):
 def create_message(id: str):
     incident = incident_service.get_incident(p.public_id(id))
     require(acting_user(), Can.DRAFT, incident)
-    body = p.json_body({"incident_status", "body", "audience", "components", "template_id"})
+    body = p.json_body(
+        {"incident_status", "body", "audience", "components", "template_id", "translations"}
+    )
     template = _template_field(body)
     status = p.text(body, "incident_status", required=template is None)
-    message = composer.create_draft(
-        acting_user(),
-        incident,
-        incident_status=template.incident_status if status is None else status,
-        body=p.text(body, "body", required=False) or "",
-        audience=p.text(body, "audience", required=False) or Audience.PUBLIC,
-        component_statuses=p.component_statuses(body, "components", required=False),
-        template=template,
-    )
+    message = _create_draft(incident, body, template, status)
     return p.created(message_json(message), url_for(".get_message", message_id=message.public_id))
+
+
+def _create_draft(incident, body: dict, template, status: str | None) -> Message:
+    try:
+        return composer.create_draft(
+            acting_user(),
+            incident,
+            incident_status=template.incident_status if status is None else status,
+            body=p.text(body, "body", required=False) or "",
+            audience=p.text(body, "audience", required=False) or Audience.PUBLIC,
+            component_statuses=p.component_statuses(body, "components", required=False),
+            template=template,
+            translations=_translations(body),
+        )
+    except InvalidInput as error:
+        raise _in_api_terms(error) from None
 
 
 def _template_field(body: dict):
@@ -91,7 +102,9 @@ def edit_message(message_id: str):
     message = _message(message_id)
     if not allowed(acting_user(), Can.DRAFT, message.incident):
         require(acting_user(), Can.EDIT_SOCIAL, message.incident)
-    body = p.json_body({"expected_version", "body", "incident_status", "components", "variants"})
+    body = p.json_body(
+        {"expected_version", "body", "incident_status", "components", "variants", "translations"}
+    )
     try:
         composer.edit_message(
             acting_user(),
@@ -101,16 +114,24 @@ def edit_message(message_id: str):
             incident_status=p.text(body, "incident_status", required=False),
             component_statuses=p.component_statuses(body, "components", required=False),
             variant_texts=p.texts_by_key(body, "variants", OUTLETS),
+            translations=_translations(body),
         )
     except InvalidInput as error:
         raise _in_api_terms(error) from None
     return jsonify(message_json(message))
 
 
+def _translations(body: dict) -> dict[str, str] | None:
+    """{"pl": "text"}: the update in each other configured language ("" removes one)."""
+    return p.texts_by_key(body, "translations", translation_locales())
+
+
 def _in_api_terms(error: InvalidInput) -> InvalidInput:
-    """Name a variant field as the request did (variants.x), not as the console form does."""
-    if error.field and error.field.startswith("variant_"):
-        error.field = "variants." + error.field.removeprefix("variant_")
+    """Name a field as the request did (variants.x, translations.pl), not as the console
+    form does."""
+    for prefix, plural in (("variant_", "variants."), ("translation_", "translations.")):
+        if error.field and error.field.startswith(prefix):
+            error.field = plural + error.field.removeprefix(prefix)
     return error
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...config import SUPPORTED_LOCALES
 from ...models import (
     Audience,
     ChannelKind,
@@ -149,6 +150,21 @@ def request_schemas() -> dict[str, Any]:
     }
 
 
+_TRANSLATIONS_IN = (
+    "The update in other configured languages (Markdown), keyed by language code; "
+    "an empty text removes that translation."
+)
+
+
+def _translations(description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "propertyNames": {"enum": list(SUPPORTED_LOCALES[1:])},
+        "additionalProperties": _str(20_000),
+        "description": description,
+    }
+
+
 def message_schemas() -> dict[str, Any]:
     statuses = {"enum": _values(IncidentStatus) + _values(MaintenanceStatus)}
     person = {"oneOf": [ref("Person"), {"type": "null"}]}
@@ -168,6 +184,10 @@ def message_schemas() -> dict[str, Any]:
                 "propertyNames": _enum(Outlet),
                 "additionalProperties": ref("Variant"),
             },
+            translations=_translations(
+                "The update in each other configured language; approved with it, shown to "
+                "visitors reading that language (the body is the original)."
+            ),
             content_hash={"type": "string", "description": "Send as expected_hash to approve."},
             author=person,
             approved_by=person,
@@ -219,6 +239,7 @@ def message_requests() -> dict[str, Any]:
             audience={"enum": _values(Audience), "default": "public"},
             components=_list("ComponentChange"),
             template_id={"type": "integer", "description": "Prefill the body from it."},
+            translations=_translations(_TRANSLATIONS_IN),
             required=[],
         ),
         "EditMessage": _object(
@@ -227,6 +248,10 @@ def message_requests() -> dict[str, Any]:
             incident_status=statuses,
             components=_list("ComponentChange"),
             variants=texts,
+            translations=_translations(
+                _TRANSLATIONS_IN + " Languages left out stay as they are; any change returns "
+                "the update to draft."
+            ),
             required=[],
         ),
         "SubmitMessage": _object(expected_version=version, comment=comment, required=[]),

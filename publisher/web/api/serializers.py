@@ -111,6 +111,7 @@ def message_json(message: Message) -> dict[str, Any]:
             for c in message.component_changes
         ],
         "variants": {str(v.outlet): variant_json(v) for v in message.variants},
+        "translations": {t.locale: t.body for t in message.translations},
         "content_hash": content_hash(message),
         "author": person_json(message.author),
         "approved_by": person_json(message.approved_by),

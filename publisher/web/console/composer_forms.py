@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from ...config import SUPPORTED_LOCALES
 from ...models import (
     Audience,
     Component,
@@ -35,6 +36,7 @@ from ...services.composer.content import incident_url, status_label
 from ...services.markdown import render_markdown
 from ...services.outlets import OUTLET_LABELS, variants
 from ...services.outlets.lengths import Measure, measure
+from ..i18n import LANGUAGE_NAMES
 from .forms import INCIDENT_STATUS_CHOICES, MAINTENANCE_STATUS_CHOICES, STATUS_CHOICES
 
 # The outlets with their own text box; the status page shows the body itself.
@@ -48,7 +50,23 @@ NO_CHANGE = [("", _l("No change"))]
 PLACEHOLDER_HINT = " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
 
 
-class NewMessageForm(FlaskForm):
+# The languages an update may also be written in (the first configured one is the original).
+TRANSLATION_LOCALES = SUPPORTED_LOCALES[1:]
+
+
+class TranslatedForm(FlaskForm):
+    """A form with one optional text box per translation language."""
+
+    @property
+    def translation_fields(self) -> list[tuple[str, TextAreaField]]:
+        return [(locale, self[f"translation_{locale}"]) for locale in TRANSLATION_LOCALES]
+
+
+def translation_label(locale: str):
+    return _l("Update text in %(language)s", language=LANGUAGE_NAMES.get(locale, locale))
+
+
+class NewMessageForm(TranslatedForm):
     template = SelectField(_l("Start from a template"), coerce=int, default=0)
     audience = SelectField(_l("Audience"), choices=AUDIENCE_CHOICES, default="public")
     incident_status = SelectField(_l("Status this update announces"), validate_choice=False)
@@ -58,13 +76,18 @@ class NewMessageForm(FlaskForm):
     )
 
 
-class EditorForm(FlaskForm):
+class EditorForm(TranslatedForm):
     expected_version = IntegerField(widget=HiddenInput(), validators=[Optional()])
     body = TextAreaField(
         _l("Update text (Markdown): the status page entry"), validators=[Length(max=20_000)]
     )
     incident_status = SelectField(_l("Status"), validate_choice=False)
 
+
+for _locale in TRANSLATION_LOCALES:
+    for _form in (NewMessageForm, EditorForm):
+        _box = TextAreaField(translation_label(_locale), validators=[Length(max=20_000)])
+        setattr(_form, f"translation_{_locale}", _box)
 
 for _outlet in VARIANT_OUTLETS:
     # What the box showed when the page was drawn: a box left as shown is not "edited by hand".
@@ -210,6 +233,7 @@ def draft_arguments(form: NewMessageForm, incident: Incident, template) -> dict:
         "audience": form.audience.data,
         "component_statuses": chosen_statuses(form),
         "template": template,
+        "translations": typed_translations(form),
     }
 
 
@@ -226,6 +250,7 @@ def edit_arguments(form: EditorForm) -> dict:
     changes: dict = {"variant_texts": typed_variants(form)}
     if form.body.raw_data:
         changes["body"] = form.body.data or ""
+        changes["translations"] = typed_translations(form)
     if form.incident_status.raw_data:
         changes["incident_status"] = form.incident_status.data
         changes["component_statuses"] = chosen_statuses(form)
@@ -239,6 +264,11 @@ def typed_variants(form: EditorForm) -> dict[str, str]:
         if box.raw_data and normalise(box.data) != normalise(shown.data):
             texts[outlet.value] = box.data
     return texts
+
+
+def typed_translations(form: TranslatedForm) -> dict[str, str]:
+    """The translation boxes the form sent ({locale: text}); an empty one removes it."""
+    return {locale: box.data or "" for locale, box in form.translation_fields if box.raw_data}
 
 
 def normalise(text: str | None) -> str:
@@ -384,6 +414,9 @@ def editor_form(message: Message, components: list[Component]) -> EditorForm:
     )
     for component, field in form.component_fields:
         field.data = statuses.get(component.id, "")
+    translated = {t.locale: t.body for t in message.translations}
+    for locale, box in form.translation_fields:
+        box.data = translated.get(locale, "")
     fill_editor(form, outlet_previews(message, None))
     return form
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from flask import Response, abort, current_app, request
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from markupsafe import Markup, escape
@@ -27,6 +28,7 @@ from ...services.public import (
     maintenance_calendar_query,
     page_info,
 )
+from ..i18n import supported
 from ..template_helpers import utc
 from . import blueprint
 from .caching import cached_public
@@ -50,25 +52,25 @@ _STARTED_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
 @blueprint.get("/history.rss")
 @cached_public()
 def history_rss():
-    return _feed_response(_page_feed("rss"), "rss")
+    return _feed_response(_in_language(_page_feed, "rss"), "rss")
 
 
 @blueprint.get("/history.atom")
 @cached_public()
 def history_atom():
-    return _feed_response(_page_feed("atom"), "atom")
+    return _feed_response(_in_language(_page_feed, "atom"), "atom")
 
 
 @blueprint.get("/components/<public_id>/history.rss")
 @cached_public()
 def component_history_rss(public_id: str):
-    return _feed_response(_component_feed(public_id, "rss"), "rss")
+    return _feed_response(_in_language(_component_feed, "rss", public_id), "rss")
 
 
 @blueprint.get("/components/<public_id>/history.atom")
 @cached_public()
 def component_history_atom(public_id: str):
-    return _feed_response(_component_feed(public_id, "atom"), "atom")
+    return _feed_response(_in_language(_component_feed, "atom", public_id), "atom")
 
 
 @blueprint.get("/maintenance.ics")
@@ -94,19 +96,38 @@ def xml_text(text: str | None) -> str:
     return _NOT_XML.sub("", text or "")
 
 
-def _page_feed(fmt: str) -> FeedGenerator:
+def feed_language() -> str | None:
+    """The language a feed was asked in (?lang=pl), None for the original text; 404 for a
+    language Herald does not have."""
+    raw = request.args.get("lang")
+    if raw is None:
+        return None
+    if supported(raw) is None:
+        abort(404)
+    return raw
+
+
+def _in_language(build, fmt: str, *args) -> FeedGenerator:
+    """Build a feed in the language asked for: its wording and each update's translation."""
+    lang = feed_language()
+    with force_locale(lang) if lang else nullcontext():
+        return build(fmt, lang, *args)
+
+
+def _page_feed(fmt: str, lang: str | None) -> FeedGenerator:
     info = page_info()
     feed = _new_feed(
         info,
         fmt,
+        lang,
         _("%(page)s status", page=info.name),
         _("Incidents and maintenance on %(page)s", page=info.name),
     )
-    _add_entries(feed, load_incidents(incidents_query(), limit=FEED_ENTRIES), fmt)
+    _add_entries(feed, load_incidents(incidents_query(), limit=FEED_ENTRIES), fmt, lang)
     return feed
 
 
-def _component_feed(public_id: str, fmt: str) -> FeedGenerator:
+def _component_feed(fmt: str, lang: str | None, public_id: str) -> FeedGenerator:
     component = find_component(public_id)
     if component is None:
         abort(404)
@@ -115,17 +136,20 @@ def _component_feed(public_id: str, fmt: str) -> FeedGenerator:
     feed = _new_feed(
         info,
         fmt,
+        lang,
         _("%(page)s status: %(component)s", **names),
         _("Incidents and maintenance affecting %(component)s on %(page)s", **names),
     )
     items = load_incidents(incidents_for_component(component.id), limit=FEED_ENTRIES)
-    _add_entries(feed, items, fmt)
+    _add_entries(feed, items, fmt, lang)
     return feed
 
 
-def _new_feed(info: PageInfo, fmt: str, title: str, subtitle: str) -> FeedGenerator:
+def _new_feed(
+    info: PageInfo, fmt: str, lang: str | None, title: str, subtitle: str
+) -> FeedGenerator:
     feed = FeedGenerator()
-    self_url = f"{info.url}{request.path}"
+    self_url = f"{info.url}{request.path}" + (f"?lang={lang}" if lang else "")
     feed.id(self_url)
     feed.title(xml_text(title))
     # Atom's subtitle is text; RSS readers render a channel description as HTML.
@@ -140,12 +164,14 @@ def _new_feed(info: PageInfo, fmt: str, title: str, subtitle: str) -> FeedGenera
     return feed
 
 
-def _add_entries(feed: FeedGenerator, items: list[IncidentView], fmt: str) -> None:
+def _add_entries(
+    feed: FeedGenerator, items: list[IncidentView], fmt: str, lang: str | None
+) -> None:
     for item in items:  # newest first; feedgen prepends unless told to append
-        _add_entry(feed, item, fmt)
+        _add_entry(feed, item, fmt, lang)
 
 
-def _add_entry(feed: FeedGenerator, item: IncidentView, fmt: str) -> None:
+def _add_entry(feed: FeedGenerator, item: IncidentView, fmt: str, lang: str | None) -> None:
     url = incident_url(item)
     entry = feed.add_entry(order="append")
     entry.guid(url, permalink=True)
@@ -154,7 +180,7 @@ def _add_entry(feed: FeedGenerator, item: IncidentView, fmt: str) -> None:
     entry.updated(_last_change(item))
     # RSS has no "updated": its pubDate moves with each update so readers notice.
     entry.published(_last_change(item) if fmt == "rss" else _first_public(item))
-    entry.content(xml_text(str(_entry_html(item))), type="html")
+    entry.content(xml_text(str(_entry_html(item, lang))), type="html")
 
 
 def _feed_response(feed: FeedGenerator, fmt: str) -> Response:
@@ -176,18 +202,29 @@ def _first_public(item: IncidentView) -> datetime:
     return item.updates[-1].display_at if item.updates else item.created_at
 
 
-def _entry_html(item: IncidentView) -> Markup:
-    """The public updates, newest first: time, status and the cleaned body."""
+def _entry_html(item: IncidentView, lang: str | None = None) -> Markup:
+    """The public updates, newest first: time, status and the cleaned body (in `lang` when
+    translated into it; the original when not, or when no language was asked for)."""
     parts = [_schedule_html(item)] if item.is_maintenance else []
     parts += [_postmortem_html(item.postmortem)] if item.postmortem else []
-    parts += [_update_html(update) for update in item.updates]
+    parts += [_update_html(update, lang) for update in item.updates]
     return Markup("\n").join(parts)
 
 
-def _update_html(update: UpdateView) -> Markup:
+def _update_html(update: UpdateView, lang: str | None = None) -> Markup:
     return Markup("<p><small>{time}</small><br><strong>{status}</strong></p>\n{body}").format(
-        time=utc(update.display_at), status=update.status_label, body=update.body_html
+        time=utc(update.display_at), status=update.status_label, body=_update_body(update, lang)
     )
+
+
+def _update_body(update: UpdateView, lang: str | None) -> Markup:
+    """The update's text for a feed in `lang`, marked with its language when it differs."""
+    if lang is None:
+        return update.body_html
+    text = update.localized(lang)
+    if text.lang == lang:
+        return text.html
+    return Markup('<div lang="{lang}">{html}</div>').format(lang=text.lang, html=text.html)
 
 
 def _postmortem_html(postmortem: PostmortemView) -> Markup:
