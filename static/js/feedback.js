@@ -6,7 +6,7 @@ document.querySelectorAll("button.feedback-copy[data-copy]").forEach((button) =>
   button.hidden = false;
   button.addEventListener("click", () => {
     navigator.clipboard.writeText(source.value).then(() => {
-      button.textContent = button.dataset.done || "Copied";
+      button.textContent = button.dataset.done; // the translated "Copied", set by the page
     });
   });
 });

@@ -22,6 +22,7 @@ from publisher.extensions import db
 from publisher.models import Delivery, DeliveryState
 
 from .test_worker_crash import (
+    LEASE,
     SUBSCRIBERS,
     flask,
     published_fan_out,
@@ -32,7 +33,6 @@ from .test_worker_crash import (
 )
 
 HOLD_AT = 5  # the fifth request is held open while the worker is killed
-LEASE = 6
 
 
 class HoldingReceiver(BaseHTTPRequestHandler):
@@ -87,9 +87,6 @@ def test_a_worker_killed_at_a_send_repeats_at_most_that_send(
     published_fan_out(make, url)
     keys = {d.idempotency_key for d in db.session.query(Delivery)}
     worker_env["DELIVERY_PARALLEL"] = "1"
-    # A lease long enough that a loaded machine does not expire it mid-batch: an expired
-    # lease is retried by design (webhooks dedupe), which is not the kill point under test.
-    worker_env["DELIVERY_LEASE_SECONDS"] = str(LEASE)
     first = flask(worker_env, "worker", "--workers", "1")
     try:
         run(worker_env, "sweep")
