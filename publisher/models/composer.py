@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
@@ -148,6 +149,9 @@ class Delivery(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     lease_until: Mapped[datetime | None] = mapped_column()
+    # The one claimed row whose send has started. A worker that dies leaves it set: only
+    # that row may have reached a non-idempotent outlet; its other claimed rows are retried.
+    in_flight: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     external_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column()
