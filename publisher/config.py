@@ -15,6 +15,8 @@ from sqlalchemy.exc import ArgumentError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The first is the default; each other one has publisher/translations/<code>/LC_MESSAGES.
 SUPPORTED_LOCALES = ("en", "pl")
+# A channel timeout longer than this would hold a delivery past its worker's lease.
+MAX_CHANNEL_TIMEOUT = 60
 
 
 class ConfigError(RuntimeError):
@@ -64,6 +66,9 @@ def load_config(environ: Mapping[str, str], instance: Path) -> dict:
         "CHANNEL_SECRETS_KEY": _fernet_key(environ.get("CHANNEL_SECRETS_KEY") or None),
         # Only for tests and local development: lets channels talk to 127.0.0.1.
         "CHANNELS_ALLOW_LOOPBACK": environ.get("CHANNELS_ALLOW_LOOPBACK") == "1",
+        # How long an outlet may take to accept a connection, then to answer each read (seconds).
+        "CHANNEL_CONNECT_TIMEOUT": _seconds(environ, "CHANNEL_CONNECT_TIMEOUT", 5.0),
+        "CHANNEL_READ_TIMEOUT": _seconds(environ, "CHANNEL_READ_TIMEOUT", 10.0),
         # Enqueue deliveries when a publish commits (tests switch it off to inspect rows).
         "DELIVERY_AUTOSTART": True,
         "DELIVERY_BATCH_SIZE": 200,
@@ -153,6 +158,20 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(name, f"must be a whole number above 0, not {raw!r}")
     return int(raw)
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= MAX_CHANNEL_TIMEOUT:  # also refuses nan and inf
+        raise ConfigError(
+            name,
+            f"must be a number of seconds above 0 and at most {MAX_CHANNEL_TIMEOUT}, not {raw!r}",
+        )
+    return value
 
 
 def _count(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -10,6 +10,7 @@ from .base import (
     Payload,
     PermanentChannelError,
     Receipt,
+    SessionStore,
     Setting,
     TransientChannelError,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Payload",
     "PermanentChannelError",
     "Receipt",
+    "SessionStore",
     "Setting",
     "TransientChannelError",
     "channel_class",

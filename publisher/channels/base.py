@@ -8,6 +8,7 @@ Channels never import services/ or web/: they get plain data and return plain da
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -90,6 +91,31 @@ class Receipt:
     url: str | None = None
     # The network said it already had this post (X's duplicate 403): counts as sent.
     duplicate: bool = False
+
+
+class SessionStore:
+    """Sign-in sessions that outlive one adapter, by account, in memory: the next poll or batch
+    of this process resumes the last session instead of signing in again. Thread-safe, with one
+    lock per account so two threads never renew the same session at once."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, str] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, account: str) -> str | None:
+        return self._sessions.get(account)
+
+    def put(self, account: str, session: str | None) -> None:
+        """Keep a session (an opaque string), or forget it with None."""
+        if session is None:
+            self._sessions.pop(account, None)
+        else:
+            self._sessions[account] = session
+
+    def lock(self, account: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(account, threading.Lock())
 
 
 class Channel(Protocol):

@@ -5,17 +5,27 @@ the SSRF-guarded requests session, so the service URL, and any PDS the login
 points to, is checked on the address actually reached, and redirects are
 never followed. A post's external id is "uri|cid"; a reply reads its parent
 record to find the thread root (four references would not fit the column).
+
+A PDS allows few sign-ins (createSession: 30 per 5 minutes and 300 a day per
+account, 100 a day at bsky.social's entryway), fewer than a poll every two
+minutes would use. So the session outlives the adapter: it is kept in the
+process's SessionStore, resumed by the next poll or batch, refreshed with
+refreshSession shortly before its access token expires or when the PDS says it
+has (ExpiredToken), and created anew only when there is none or the refresh is
+refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 import requests
-from atproto import AtUri, Client, Request, models
+from atproto import AtUri, Client, Request, Session, SessionEvent, models
 from atproto import exceptions as at
 from flask_babel import lazy_gettext as _l
 
@@ -27,6 +37,7 @@ from .base import (
     Payload,
     PermanentChannelError,
     Receipt,
+    SessionStore,
     Setting,
     TransientChannelError,
 )
@@ -39,6 +50,13 @@ _TRAILING = ".,;:!?"
 _NOT_FORWARDED = {"host", "content-length", "accept-encoding", "connection", "transfer-encoding"}
 _NOT_RETURNED = {"content-length", "content-encoding", "transfer-encoding", "connection"}
 _CAUGHT = (at.AtProtocolError, ValueError)  # ValueError: bad JSON, bad model, UnsafeURLError
+# A kept session whose access token expires sooner than this is refreshed before its first
+# call (an adapter lives for one poll or batch; a token expiring during it is renewed when
+# the PDS says so).
+REFRESH_MARGIN = 15 * 60  # seconds
+# What a PDS answers for an access token it no longer takes: renew the session, call again.
+_STALE_TOKEN = ("ExpiredToken", "InvalidToken")
+T = TypeVar("T")
 
 
 @register
@@ -67,8 +85,11 @@ class BlueskyChannel:
         self.allow_loopback = bool(options.get("allow_loopback", False))
         self._password = secrets["app_password"]
         transport = _GuardedTransport(self.allow_loopback, options.get("timeout"))
-        self.client = Client(self.service_url, request=Request(transport=transport))
-        self._repo: str | None = None
+        self.client = _Client(self.service_url, request=Request(transport=transport))
+        self.client.on_session_change(self._keep)
+        self._sessions: SessionStore = options.get("sessions") or SessionStore()
+        self._account = _account_key(self.service_url, self.handle, self._password)
+        self._session: Session | None = None  # the one this adapter's client calls with
 
     def render(self, update: OutgoingUpdate) -> Payload:
         text = update.variants["bluesky"]
@@ -77,12 +98,13 @@ class BlueskyChannel:
         return Payload(data=data, preview=text)
 
     def send(self, payload: Payload, idempotency_key: str) -> Receipt:
-        self._login()
+        self._sign_in()
         reply = self._reply_ref(payload.data["reply_to"])
         try:
-            created = self.client.send_post(
+            created = self._authorized(
+                self.client.send_post,
                 payload.data["text"],
-                profile_identify=self._repo,
+                profile_identify=self._session.did,
                 reply_to=reply,
                 facets=[_facet(link) for link in payload.data["links"]] or None,
             )
@@ -97,19 +119,79 @@ class BlueskyChannel:
     def close(self) -> None:
         self.client.request.close()
 
-    def login(self) -> None:
-        """Sign in with the app password, once per adapter (for reads: the mentions poll)."""
-        self._login()
-
-    def _login(self) -> None:
-        if self._repo is not None:
-            return
-        check_target(self.service_url, self.allow_loopback)
+    def read(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One read as the signed-in account (the mentions poll); failures are ChannelErrors."""
         try:
-            profile = self.client.login(self.handle, self._password)
+            return self._authorized(method, *args, **kwargs)
         except _CAUGHT as error:
             raise _failure(error, posted=False) from error
-        self._repo = profile.did if profile else self.handle
+
+    def _authorized(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call with a live session. A stale access token is refused before anything is done,
+        so the call is made once more after renewing the session."""
+        self._sign_in()
+        try:
+            return method(*args, **kwargs)
+        except at.RequestErrorBase as error:
+            if _error_name(error) not in _STALE_TOKEN:
+                raise
+            refused = self._session
+        self._renew(refused)
+        return method(*args, **kwargs)
+
+    def _sign_in(self) -> None:
+        """Once per adapter: the session kept from an earlier poll or batch, refreshed first
+        if it is about to expire; a new one (createSession) only when none is kept."""
+        if self._session is not None:
+            return
+        check_target(self.service_url, self.allow_loopback)
+        with self._sessions.lock(self._account):
+            kept = self._sessions.get(self._account)
+            if not kept:
+                self._create()
+                return
+            self._resume(kept)
+            if _expiring(self._session):
+                self._refresh()
+
+    def _renew(self, refused: Session) -> None:
+        """After the PDS refused our access token: a session another adapter has renewed
+        meanwhile, else a refresh."""
+        with self._sessions.lock(self._account):
+            kept = self._sessions.get(self._account)
+            if kept and kept != refused.export():
+                self._resume(kept)
+            else:
+                self._refresh()
+
+    def _resume(self, kept: str) -> None:
+        self.client.login(session_string=kept, fetch_bsky_profile=False)  # sends nothing
+
+    def _refresh(self) -> None:
+        """refreshSession; createSession only when the PDS refuses the refresh token."""
+        try:
+            self.client._refresh_and_set_session()  # atproto has no public name for it
+        except at.RequestErrorBase as error:
+            if error.response is None or error.response.status_code not in (400, 401):
+                raise _failure(error, posted=False) from error
+            self._sessions.put(self._account, None)
+            self._create()
+        except _CAUGHT as error:
+            raise _failure(error, posted=False) from error
+
+    def _create(self) -> None:
+        """Sign in with the app password (the rate-limited call)."""
+        try:
+            self.client.login(self.handle, self._password, fetch_bsky_profile=False)
+        except _CAUGHT as error:
+            raise _failure(error, posted=False) from error
+
+    def _keep(self, event: SessionEvent, session: Session) -> None:
+        """atproto's session callback: this adapter calls with the session; a new or refreshed
+        one is kept for the next adapter."""
+        self._session = session
+        if event != SessionEvent.IMPORT:
+            self._sessions.put(self._account, session.export())
 
     def _reply_ref(self, parent_id: str | None) -> models.AppBskyFeedPost.ReplyRef | None:
         """Strong refs to the parent and to its thread's root (read from the parent record)."""
@@ -119,7 +201,9 @@ class BlueskyChannel:
         parent = models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=cid.split("|")[0])
         try:
             at_uri = AtUri.from_str(uri)
-            record = self.client.app.bsky.feed.post.get(at_uri.hostname, at_uri.rkey)
+            record = self._authorized(
+                self.client.app.bsky.feed.post.get, at_uri.hostname, at_uri.rkey
+            )
         except at.BadRequestError as error:
             if _error_name(error) == "RecordNotFound":  # deleted by hand: start a new thread
                 return None
@@ -128,6 +212,19 @@ class BlueskyChannel:
             raise _failure(error, posted=False) from error
         reply = getattr(record.value, "reply", None)
         return models.AppBskyFeedPost.ReplyRef(root=reply.root if reply else parent, parent=parent)
+
+
+def _account_key(service_url: str, handle: str, password: str) -> str:
+    """Which kept session is this account's; a new app password starts a new session."""
+    return hashlib.sha256("\n".join((service_url, handle, password)).encode()).hexdigest()
+
+
+def _expiring(session: Session) -> bool:
+    try:
+        expires = session.access_jwt_payload.exp
+    except at.AtProtocolError:  # not a JWT we can read: let the PDS judge it
+        return False
+    return expires is not None and expires - REFRESH_MARGIN < time.time()
 
 
 def link_facets(text: str) -> list[dict[str, Any]]:
@@ -149,6 +246,14 @@ def _facet(link: dict[str, Any]) -> models.AppBskyRichtextFacet.Main:
             byte_start=link["byte_start"], byte_end=link["byte_end"]
         ),
     )
+
+
+class _Client(Client):
+    """atproto's Client without its own refresh, which runs inside the next call, where a
+    refused refresh would look like a refused post: the channel refreshes (see _sign_in)."""
+
+    def _should_refresh_session(self) -> bool:
+        return False
 
 
 class _GuardedTransport(httpx.BaseTransport):

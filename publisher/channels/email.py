@@ -176,6 +176,8 @@ class EmailChannel:
     def __init__(self, settings: dict[str, Any], secrets: dict[str, str], **options: Any):
         self.settings = settings or {}
         self.smtp = dict(options.get("smtp") or {})
+        if options.get("timeout"):  # the channels' (connect, read), as every outlet gets
+            self.smtp["timeout"] = options["timeout"]
         if not self.smtp.get("sender"):
             raise PermanentChannelError("no sender address configured (MAIL_FROM)")
         self.transport = SmtpTransport(self.smtp)

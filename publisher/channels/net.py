@@ -18,7 +18,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 ALLOWED_SCHEMES = ("http", "https")
-DEFAULT_TIMEOUT = (5.0, 10.0)  # connect, read
+# (connect, read) for an adapter built without the configured CHANNEL_*_TIMEOUT pair.
+DEFAULT_TIMEOUT = (5.0, 10.0)
 
 
 class UnsafeURLError(ValueError):

@@ -31,6 +31,7 @@ from .base import (
 log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("none", "starttls", "ssl")
+DEFAULT_TIMEOUT = 20.0  # seconds, when the configuration gives none
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
@@ -41,6 +42,13 @@ def error_for_reply(code: int, reply: bytes | str, what: str) -> ChannelError:
     if 500 <= code < 600:
         return PermanentChannelError(message)
     return TransientChannelError(message)
+
+
+def timeouts(value: Any) -> tuple[float, float]:
+    """(connect, read) in seconds from a pair, one number for both, or nothing (20 s)."""
+    if isinstance(value, (tuple, list)):
+        return float(value[0]), float(value[1])
+    return float(value or DEFAULT_TIMEOUT), float(value or DEFAULT_TIMEOUT)
 
 
 def envelope_sender(sender: str) -> str:
@@ -124,11 +132,17 @@ class SmtpTransport:
         return conn
 
     def _connect(self, host: str, port: int) -> smtplib.SMTP:
-        timeout = float(self._config.get("timeout") or 20)
+        """Connect (TCP, TLS for "ssl", the greeting) within the connect timeout; every later
+        reply within the read timeout."""
+        connect, read = timeouts(self._config.get("timeout"))
         if self._config.get("security") == "ssl":
             context = ssl.create_default_context()
-            return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        return smtplib.SMTP(host, port, timeout=timeout)
+            conn = smtplib.SMTP_SSL(host, port, timeout=connect, context=context)
+        else:
+            conn = smtplib.SMTP(host, port, timeout=connect)
+        conn.timeout = read
+        conn.sock.settimeout(read)  # STARTTLS wraps this socket and keeps its timeout
+        return conn
 
     def _handshake(self, conn: smtplib.SMTP) -> None:
         conn.ehlo()

@@ -3,19 +3,25 @@
 A secret is either a reference to the environment (`env:NAME`, read when used)
 or a value encrypted with CHANNEL_SECRETS_KEY (Fernet). Secrets are never
 shown again after saving: the console shows only which ones are set.
+
+Sign-in sessions an outlet renews by itself (Bluesky's tokens) live in memory,
+one store per process, not beside the secrets: the channel row is the console's
+to edit, and a worker writing a refreshed token back could overwrite an app
+password saved meanwhile. A restart costs one sign-in per process.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from flask_babel import gettext as _
 
 from ..channels import Channel as ChannelAdapter
-from ..channels import PermanentChannelError, channel_class
+from ..channels import PermanentChannelError, SessionStore, channel_class
 from ..models import Channel
 from .errors import InvalidInput
 
@@ -50,13 +56,24 @@ def secret_names(channel: Channel) -> list[str]:
 
 def adapter_for(channel: Channel) -> ChannelAdapter:
     cls = channel_class(channel.kind)
+    return cls(channel.settings or {}, load_secrets(channel), **adapter_options())
+
+
+def adapter_options() -> dict[str, Any]:
+    """What every adapter is built with: the loopback rule, SMTP, the timeouts (connect, read)
+    and the sign-in sessions this process keeps between adapters."""
     config = current_app.config
-    return cls(
-        channel.settings or {},
-        load_secrets(channel),
-        allow_loopback=config.get("CHANNELS_ALLOW_LOOPBACK", False),
-        smtp=config["SMTP"],
-    )
+    return {
+        "allow_loopback": config.get("CHANNELS_ALLOW_LOOPBACK", False),
+        "smtp": config["SMTP"],
+        "timeout": (config["CHANNEL_CONNECT_TIMEOUT"], config["CHANNEL_READ_TIMEOUT"]),
+        "sessions": _sessions(),
+    }
+
+
+def _sessions() -> SessionStore:
+    """One store per app, so per process (a worker's threads share it); never on disk."""
+    return current_app.extensions.setdefault("herald_channel_sessions", SessionStore())
 
 
 def _resolve(value: str) -> str:

@@ -1,15 +1,20 @@
 """A stand-in for a Bluesky PDS on 127.0.0.1: the XRPC calls the channel makes.
 
-atproto's Client.login calls com.atproto.server.createSession and then
-app.bsky.actor.getProfile; send_post calls com.atproto.repo.createRecord; the
-channel reads a reply's parent with com.atproto.repo.getRecord. Errors have
-the XRPC shape {"error": name, "message": text}, as a real PDS sends them.
+atproto's Client.login calls com.atproto.server.createSession (and, unless told
+not to, app.bsky.actor.getProfile); send_post calls com.atproto.repo.createRecord;
+the channel reads a reply's parent with com.atproto.repo.getRecord and renews
+its session with com.atproto.server.refreshSession. Sessions behave as a PDS's
+do: each access token expires (at `access_lifetime`, or at once with
+`expire_access_tokens()`, answered 400 ExpiredToken), a refresh token works once,
+and `revoke_sessions()` ends them all. Errors have the XRPC shape
+{"error": name, "message": text}, as a real PDS sends them.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import time
 from typing import Any
@@ -30,10 +35,18 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-def _jwt(scope: str) -> str:
-    now = int(time.time())
-    claims = {"scope": scope, "sub": DID, "iat": now, "exp": now + 7200, "aud": "did:web:fake"}
+_SERIAL = itertools.count()
+
+
+def _jwt(scope: str, expires: int) -> str:
+    claims = {"scope": scope, "sub": DID, "iat": int(time.time()), "exp": expires,
+              "aud": "did:web:fake", "jti": str(next(_SERIAL))}  # fmt: skip
     return f"{_b64({'alg': 'HS256', 'typ': 'at+jwt'})}.{_b64(claims)}.c2lnbmF0dXJl"
+
+
+def _bearer(seen: Seen) -> str | None:
+    scheme, _, token = seen.headers.get("authorization", "").partition(" ")
+    return token if scheme == "Bearer" and token else None
 
 
 def _invalid(message: str) -> Answer:
@@ -43,12 +56,16 @@ def _invalid(message: str) -> Answer:
 class FakeBluesky(FakeHTTPServer):
     rate_limit_header = "ratelimit-reset"
 
+    access_lifetime = 7200  # seconds, written into each access token's exp claim
+
     def __init__(self) -> None:
         super().__init__()
         self.posts: list[dict[str, Any]] = []  # {"uri", "cid", "record"}
-        self._tokens: set[str] = set()
+        self._tokens: dict[str, float] = {}  # access token: when the PDS stops taking it
+        self._refresh_tokens: set[str] = set()
         self._routes = {
             ("POST", "/xrpc/com.atproto.server.createSession"): self._create_session,
+            ("POST", "/xrpc/com.atproto.server.refreshSession"): self._refresh_session,
             ("GET", "/xrpc/app.bsky.actor.getProfile"): self._get_profile,
             ("POST", "/xrpc/com.atproto.repo.createRecord"): self._create_record,
             ("GET", "/xrpc/com.atproto.repo.getRecord"): self._get_record,
@@ -60,27 +77,68 @@ class FakeBluesky(FakeHTTPServer):
     def error(self, status: int) -> Any:
         return {"error": ERROR_NAMES.get(status, "InternalServerError"), "message": f"{status}"}
 
+    def expire_access_tokens(self) -> None:
+        """Every access token given so far is refused from now on as expired (400
+        ExpiredToken), though its exp claim says later; refresh tokens still work."""
+        with self._lock:
+            self._tokens = dict.fromkeys(self._tokens, 0.0)
+
+    def revoke_sessions(self) -> None:
+        """Every session ends (as when the app password's sessions are revoked): neither its
+        access nor its refresh token works; signing in with the app password does."""
+        with self._lock:
+            self._tokens.clear()
+            self._refresh_tokens.clear()
+
     def route(self, seen: Seen) -> Answer:
         handler = self._routes.get((seen.method, seen.path))
         if handler is None:
             return 501, {}, {"error": "MethodNotImplemented", "message": "Method Not Implemented"}
-        if handler != self._create_session and not self._signed_in(seen):
-            return 401, {}, {"error": "AuthenticationRequired", "message": "Invalid token"}
-        return handler(seen)
+        if handler in (self._create_session, self._refresh_session):
+            return handler(seen)
+        return self._refused(seen) or handler(seen)
 
-    def _signed_in(self, seen: Seen) -> bool:
-        scheme, _, token = seen.headers.get("authorization", "").partition(" ")
-        return scheme == "Bearer" and token in self._tokens
+    def _refused(self, seen: Seen) -> Answer | None:
+        """Why the PDS will not take this access token, if it will not (as a PDS answers)."""
+        token = _bearer(seen)
+        if token is None:
+            return (
+                401,
+                {},
+                {"error": "AuthenticationRequired", "message": "Authentication Required"},
+            )
+        with self._lock:
+            expires = self._tokens.get(token)
+        if expires is None:
+            return 400, {}, {"error": "InvalidToken", "message": "Token could not be verified"}
+        if expires <= time.time():
+            return 400, {}, {"error": "ExpiredToken", "message": "Token has expired"}
+        return None
 
     def _create_session(self, seen: Seen) -> Answer:
         body = seen.body or {}
         if body.get("identifier") not in (HANDLE, DID) or body.get("password") != APP_PASSWORD:
             return 401, {}, {"error": "AuthenticationRequired",
                              "message": "Invalid identifier or password"}  # fmt: skip
-        access = _jwt("com.atproto.appPass")
-        self._tokens.add(access)
-        session = {"accessJwt": access, "refreshJwt": _jwt("com.atproto.refresh")}
-        return 200, {}, {**session, "handle": HANDLE, "did": DID, "active": True}
+        return 200, {}, {**self._new_session(), "active": True}
+
+    def _refresh_session(self, seen: Seen) -> Answer:
+        token = _bearer(seen)
+        with self._lock:
+            known = token in self._refresh_tokens
+            self._refresh_tokens.discard(token)  # a refresh token works once
+        if not known:
+            return 400, {}, {"error": "ExpiredToken", "message": "Token has been revoked"}
+        return 200, {}, self._new_session()
+
+    def _new_session(self) -> dict[str, Any]:
+        expires = int(time.time()) + self.access_lifetime
+        access = _jwt("com.atproto.appPass", expires)
+        refresh = _jwt("com.atproto.refresh", int(time.time()) + 90 * 86400)
+        with self._lock:
+            self._tokens[access] = expires
+            self._refresh_tokens.add(refresh)
+        return {"accessJwt": access, "refreshJwt": refresh, "handle": HANDLE, "did": DID}
 
     def _get_profile(self, seen: Seen) -> Answer:
         if seen.query.get("actor") not in (HANDLE, DID):

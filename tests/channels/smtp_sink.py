@@ -87,8 +87,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
+def running_sink(sink: SmtpSink | None = None) -> Iterator[SmtpSink]:
+    sink = sink or SmtpSink()
     sink.port = free_port()
     controller = _CountingController(sink, hostname=sink.host, port=sink.port, ready_timeout=10)
     controller.start()

@@ -2,58 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
 
 import pytest
-from cryptography.fernet import Fernet
 
 from publisher.channels import (
     AmbiguousChannelError,
-    OutgoingUpdate,
     PermanentChannelError,
+    SessionStore,
     TransientChannelError,
 )
-from publisher.channels import bluesky as bluesky_module
-from publisher.channels.bluesky import BlueskyChannel, link_facets
-from publisher.extensions import db
-from publisher.jobs.delivery import deliver_batch
-from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role
-from publisher.services import channel_config, composer
+from publisher.channels.bluesky import link_facets
+from publisher.models import Channel, ChannelKind, DeliveryState
 
-from ..corpus import lines
-from ..staff import make_user
 from .fake_bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
+from .social import bluesky_channel as channel
+from .social import post, serving, through_the_engine
 
 CREATE = "/xrpc/com.atproto.repo.createRecord"
 LOGIN = "/xrpc/com.atproto.server.createSession"
+SIGN_IN, REFRESH = "com.atproto.server.createSession", "com.atproto.server.refreshSession"
+REFRESH_PATH = f"/xrpc/{REFRESH}"
 
 
 @pytest.fixture
 def fake():
-    server = FakeBluesky().start()
-    yield server
-    server.stop()
-
-
-def channel(url, password=APP_PASSWORD, **options):
-    options = {"allow_loopback": True, "timeout": 0.5, **options}
-    settings = {"handle": "@" + HANDLE, "service_url": url}
-    return BlueskyChannel(settings, {"app_password": password}, **options)
-
-
-def update(text, **kwargs) -> OutgoingUpdate:
-    return OutgoingUpdate(
-        message_id="m1", incident_id="i1", incident_name="API errors",
-        incident_url="http://status.test/incidents/i1", incident_status="identified",
-        status_label="Identified", impact="major", audience="public",
-        body_markdown=text, body_html=text, body_text=text,
-        variants={"bluesky": text, "x": "not this one"}, published_at=datetime.now(UTC),
-        page_name="Example Status", page_url="http://status.test", **kwargs,
-    )  # fmt: skip
-
-
-def post(outlet, text, **kwargs):
-    return outlet.send(outlet.render(update(text, **kwargs)), "key-1")
+    yield from serving(FakeBluesky())
 
 
 def ref(receipt):
@@ -130,11 +104,89 @@ def test_a_post_over_300_graphemes_is_refused_for_good(fake):
     assert len(fake.posts) == 1
 
 
+def signed_in(fake) -> tuple[int, int]:
+    """How many times Herald signed in with the app password, and refreshed a session."""
+    return len(fake.calls(SIGN_IN)), len(fake.calls(REFRESH))
+
+
 def test_the_session_is_created_once_per_batch(fake):
     outlet = channel(fake.url)
     post(outlet, "Investigating")
     post(outlet, "Identified")
-    assert len(fake.calls("com.atproto.server.createSession")) == 1
+    assert signed_in(fake) == (1, 0)
+
+
+def test_later_batches_resume_the_kept_session_without_signing_in(fake):
+    sessions = SessionStore()
+    for text in ("Investigating", "Identified", "Resolved"):
+        post(channel(fake.url, sessions=sessions), text)  # a new adapter, as each batch has
+    assert len(fake.posts) == 3 and signed_in(fake) == (1, 0)
+
+
+def test_adapters_on_several_threads_sign_in_once(fake):
+    sessions = SessionStore()
+    errors = []
+
+    def batch(n: int) -> None:
+        try:
+            post(channel(fake.url, sessions=sessions), f"Update {n}")
+        except Exception as error:  # any failure: reported below, with the others
+            errors.append(error)
+
+    threads = [threading.Thread(target=batch, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [] and len(fake.posts) == 4
+    assert signed_in(fake) == (1, 0)
+
+
+def test_an_access_token_the_server_calls_expired_is_refreshed_not_signed_in_again(fake):
+    sessions = SessionStore()
+    post(channel(fake.url, sessions=sessions), "Investigating")
+    fake.expire_access_tokens()
+    post(channel(fake.url, sessions=sessions), "Identified")  # refused once, refreshed, sent
+    assert len(fake.posts) == 2 and signed_in(fake) == (1, 1)
+    # The first post; then the second, refused with the stale token and made once more.
+    assert len(fake.calls("com.atproto.repo.createRecord")) == 3
+    post(channel(fake.url, sessions=sessions), "Resolved")  # the refreshed session is kept
+    assert len(fake.posts) == 3 and signed_in(fake) == (1, 1)
+
+
+def test_an_expiry_within_one_adapter_is_refreshed_too(fake):
+    outlet = channel(fake.url)
+    post(outlet, "Investigating")
+    fake.expire_access_tokens()
+    post(outlet, "Identified")
+    assert len(fake.posts) == 2 and signed_in(fake) == (1, 1)
+
+
+def test_an_access_token_about_to_expire_is_refreshed_before_it_is_used(fake):
+    sessions = SessionStore()
+    fake.access_lifetime = 60  # the token says it expires in a minute
+    post(channel(fake.url, sessions=sessions), "Investigating")
+    fake.access_lifetime = 7200
+    post(channel(fake.url, sessions=sessions), "Identified")
+    assert signed_in(fake) == (1, 1)
+    paths = [seen.path for seen in fake.requests]
+    assert paths[-2:] == [REFRESH_PATH, CREATE]  # refreshed first: nothing was refused
+
+
+def test_a_refused_refresh_signs_in_again_with_the_app_password(fake):
+    sessions = SessionStore()
+    post(channel(fake.url, sessions=sessions), "Investigating")
+    fake.revoke_sessions()  # neither token works any more; the app password does
+    post(channel(fake.url, sessions=sessions), "Identified")
+    assert len(fake.posts) == 2 and signed_in(fake) == (2, 1)
+
+
+def test_a_kept_session_does_not_hide_a_wrong_app_password(fake):
+    sessions = SessionStore()
+    post(channel(fake.url, sessions=sessions), "Investigating")
+    with pytest.raises(PermanentChannelError, match="401"):
+        post(channel(fake.url, password="wrong", sessions=sessions), "Identified")
+    assert len(fake.posts) == 1
 
 
 def test_a_server_error_is_transient(fake):
@@ -190,50 +242,14 @@ def test_a_redirect_is_not_followed(fake):
     assert [seen.path for seen in fake.requests] == [LOGIN]
 
 
-def test_an_unreachable_server_is_transient(fake):
-    outlet = channel(fake.url)
-    fake.stop()
-    with pytest.raises(TransientChannelError):
-        post(outlet, "Investigating")
-
-
-@pytest.mark.parametrize("url", lines("ssrf_urls.txt"))
-def test_an_inside_address_as_service_url_is_refused(url):
-    with pytest.raises(PermanentChannelError):
-        post(channel(url, allow_loopback=False), "Investigating")
-
-
-def test_the_connection_itself_is_guarded_when_the_url_check_is_fooled(fake, monkeypatch):
-    monkeypatch.setattr(bluesky_module.net, "check_url", lambda url, allow_loopback=False: url)
-    with pytest.raises(PermanentChannelError):
-        post(channel(fake.url, allow_loopback=False), "Investigating")
-    assert fake.requests == []
-
-
-def publish(team, incident, body):
-    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
-    message = composer.create_draft(comms, incident, incident_status="identified", body=body)
-    composer.submit(comms, message)
-    composer.approve(im, message, expected_hash=composer.content_hash(message))
-    return composer.publish(comms, message)
-
-
 def test_the_engine_posts_an_incident_as_one_thread(app, make, fake):
-    app.config["CHANNEL_SECRETS_KEY"] = Fernet.generate_key().decode()
-    app.config["CHANNELS_ALLOW_LOOPBACK"] = True
-    team = {role: make_user(role) for role in (Role.COMMS_MANAGER, Role.INCIDENT_MANAGER)}
     sky = Channel(kind=ChannelKind.BLUESKY, name=HANDLE,
                   settings={"handle": HANDLE, "service_url": fake.url})  # fmt: skip
-    channel_config.store_secrets(sky, {"app_password": APP_PASSWORD})
-    db.session.add(sky)
-    db.session.commit()
-    incident = make.incident()
-    for body in ("We are looking into errors.", "Found the cause.", "Fixed."):
-        deliver_batch(publish(team, incident, body).id, sky.id)
-    rows = db.session.scalars(db.select(Delivery).order_by(Delivery.id)).all()
+    rows = through_the_engine(app, make, sky, {"app_password": APP_PASSWORD})
     assert [row.state for row in rows] == [DeliveryState.SENT] * 3
     assert [f"{p['uri']}|{p['cid']}" for p in fake.posts] == [row.external_id for row in rows]
     root = {"uri": fake.posts[0]["uri"], "cid": fake.posts[0]["cid"]}
     assert [reply(p, "root") for p in fake.posts[1:]] == [root, root]
     assert reply(fake.posts[2], "parent")["uri"] == fake.posts[1]["uri"]
     assert all(p["record"]["facets"] for p in fake.posts)  # the incident link
+    assert signed_in(fake) == (1, 0)  # three batches, three adapters: one session

@@ -2,61 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from cryptography.fernet import Fernet
 
 from publisher.channels import (
     AmbiguousChannelError,
-    OutgoingUpdate,
     PermanentChannelError,
     TransientChannelError,
 )
-from publisher.channels import x as x_module
 from publisher.channels.x import XChannel
-from publisher.extensions import db
-from publisher.jobs.delivery import deliver_batch
-from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role
-from publisher.services import channel_config, composer
+from publisher.models import Channel, ChannelKind, DeliveryState
 
-from ..corpus import lines
-from ..staff import make_user
 from .fake_x import FakeX
-
-SECRETS = {
-    "consumer_key": "ck",
-    "consumer_secret": "cs",
-    "access_token": "at",
-    "access_token_secret": "ats",
-}
+from .social import X_SECRETS, post, serving, through_the_engine
+from .social import x_channel as channel
 
 
 @pytest.fixture
 def fake():
-    server = FakeX().start()
-    yield server
-    server.stop()
-
-
-def channel(url, **options):
-    options = {"allow_loopback": True, "timeout": 0.5, **options}
-    return XChannel({"account": "@herald", "api_base_url": url}, SECRETS, **options)
-
-
-def update(text, **kwargs) -> OutgoingUpdate:
-    return OutgoingUpdate(
-        message_id="m1", incident_id="i1", incident_name="API errors",
-        incident_url="http://status.test/incidents/i1", incident_status="identified",
-        status_label="Identified", impact="major", audience="public",
-        body_markdown=text, body_html=text, body_text=text,
-        variants={"x": text, "mastodon": "not this one"}, published_at=datetime.now(UTC),
-        page_name="Example Status", page_url="http://status.test", **kwargs,
-    )  # fmt: skip
-
-
-def post(outlet, text, **kwargs):
-    return outlet.send(outlet.render(update(text, **kwargs)), "key-1")
+    yield from serving(FakeX())
 
 
 def test_an_update_is_posted_with_its_x_text_signed_with_oauth(fake):
@@ -138,58 +101,15 @@ def test_a_redirect_is_not_followed(fake):
     assert [seen.path for seen in fake.requests] == ["/2/tweets"]
 
 
-def test_an_unreachable_server_is_transient(fake):
-    outlet = channel(fake.url)
-    fake.stop()
-    with pytest.raises(TransientChannelError):
-        post(outlet, "Investigating")
-
-
-@pytest.mark.parametrize("url", lines("ssrf_urls.txt"))
-def test_an_inside_address_as_base_url_is_refused(url):
-    with pytest.raises(PermanentChannelError):
-        post(channel(url, allow_loopback=False), "Investigating")
-
-
-def test_the_local_fake_itself_is_refused_without_allow_loopback(fake):
-    with pytest.raises(PermanentChannelError):
-        post(channel(fake.url, allow_loopback=False), "Investigating")
-    assert fake.requests == []
-
-
-def test_the_connection_itself_is_guarded_when_the_url_check_is_fooled(fake, monkeypatch):
-    monkeypatch.setattr(x_module.net, "check_url", lambda url, allow_loopback=False: url)
-    with pytest.raises(PermanentChannelError):
-        post(channel(fake.url, allow_loopback=False), "Investigating")
-    assert fake.requests == []
-
-
 def test_missing_credentials_fail_before_any_request():
     with pytest.raises(PermanentChannelError, match="access_token"):
         XChannel({"account": "herald"}, {"consumer_key": "ck", "consumer_secret": "cs"})
 
 
-def publish(team, incident, body):
-    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
-    message = composer.create_draft(comms, incident, incident_status="identified", body=body)
-    composer.submit(comms, message)
-    composer.approve(im, message, expected_hash=composer.content_hash(message))
-    return composer.publish(comms, message)
-
-
 def test_the_engine_posts_an_incident_as_one_thread(app, make, fake):
-    app.config["CHANNEL_SECRETS_KEY"] = Fernet.generate_key().decode()
-    app.config["CHANNELS_ALLOW_LOOPBACK"] = True
-    team = {role: make_user(role) for role in (Role.COMMS_MANAGER, Role.INCIDENT_MANAGER)}
     x = Channel(kind=ChannelKind.X, name="@herald",
                 settings={"account": "herald", "api_base_url": fake.url})  # fmt: skip
-    channel_config.store_secrets(x, SECRETS)
-    db.session.add(x)
-    db.session.commit()
-    incident = make.incident()
-    for body in ("We are looking into errors.", "Found the cause.", "Fixed."):
-        deliver_batch(publish(team, incident, body).id, x.id)
-    rows = db.session.scalars(db.select(Delivery).order_by(Delivery.id)).all()
+    rows = through_the_engine(app, make, x, X_SECRETS)
     assert [row.state for row in rows] == [DeliveryState.SENT] * 3
     assert [t["id"] for t in fake.tweets] == [row.external_id for row in rows]
     assert [t["in_reply_to"] for t in fake.tweets] == [None, *[r.external_id for r in rows[:2]]]

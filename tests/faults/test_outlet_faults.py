@@ -34,7 +34,7 @@ from mastodon_mock.testing.server import MockServer
 from sqlalchemy import update
 
 from publisher.channels import mastodon as mastodon_module
-from publisher.channels import net, slack, webhook
+from publisher.channels import net
 from publisher.extensions import db
 from publisher.jobs.delivery import sweep_deliveries
 from publisher.models import (
@@ -56,7 +56,7 @@ from ..services.test_delivery_engine import publish
 from ..staff import make_user
 
 RETRY_AFTER = 120  # seconds, well past the first step of the schedule (10 s)
-CLIENT_TIMEOUT = (1.0, 0.5)  # connect, read: a hang costs half a second, not ten
+CONNECT_TIMEOUT, READ_TIMEOUT = 1.0, 0.5  # seconds, given to every outlet by the engine
 MASTODON_TOKEN = "alice_token"  # seeded by mastodon-mock's default seed
 MASTODON_HANG_MS = 1500  # past the client read timeout
 X_SECRETS = {"consumer_key": "ck", "consumer_secret": "cs",
@@ -200,14 +200,10 @@ def _mastodon_statuses(server) -> list[dict]:
 @pytest.fixture(scope="module")
 def mastodon_server():
     with MockServer() as server:
+        # Its first status takes about a second (lazy imports), past the short read timeout:
+        # post one before the tests (each test resets the mock).
+        _mastodon_api(server, "POST", "/api/v1/statuses", data={"status": "warming up"})
         yield server
-
-
-@pytest.fixture
-def short_timeouts(monkeypatch):
-    """The engine gives channels no timeout of their own: shorten every channel's default."""
-    for module in (net, webhook, slack, mastodon_module):
-        monkeypatch.setattr(module, "DEFAULT_TIMEOUT", CLIENT_TIMEOUT)
 
 
 def _counting_sessions(monkeypatch, wire: list[str]) -> None:
@@ -229,12 +225,14 @@ def _counting_sessions(monkeypatch, wire: list[str]) -> None:
 
 
 @pytest.fixture
-def outlets(app, mastodon_server, short_timeouts, monkeypatch):
+def outlets(app, mastodon_server, monkeypatch):
     """All five outlets configured, each on its own loopback fake; stopped after the test."""
     app.config.update(
         CHANNEL_SECRETS_KEY=Fernet.generate_key().decode(),
         CHANNELS_ALLOW_LOOPBACK=True,
         DELIVERY_AUTOSTART=True,  # publishing enqueues the batches after commit
+        CHANNEL_CONNECT_TIMEOUT=CONNECT_TIMEOUT,
+        CHANNEL_READ_TIMEOUT=READ_TIMEOUT,  # a hang costs half a second, not ten
     )
     _mastodon_api(mastodon_server, "POST", "/api/v1/_mock/reset")
     hook_server, slack_server = _CountingReceiver().start(), _CountingReceiver().start()

@@ -169,3 +169,43 @@ def test_a_mention_outside_any_thread_is_answered_under_it(fake, account, make):
     assert loop.send_due(utcnow()) == 1
     [answer] = fake.replies_to(asked)
     assert answer["record"]["reply"]["root"]["uri"] == asked  # their post starts the thread
+
+
+def test_polls_and_a_reply_sign_in_once_and_an_expired_token_is_refreshed(fake, account, make):
+    """createSession is rate-limited (300 a day): the session is kept between polls and
+    posts, and refreshed, not created again, when the PDS says its access token expired."""
+    incident = make.incident(name="Checkout failing")
+    ours = fake.our_post("[Investigating] Checkout failing")
+    _delivered(incident, account, ours)
+    asked = fake.customer_post("dana.bsky.social", "down for me too", reply_to=ours)
+    assert [mentions.poll_all() for _ in range(3)] == [1, 0, 0]
+    record_published_update(incident, IncidentStatus.RESOLVED, "All fixed now.", utcnow())
+    db.session.commit()
+    loop.close_loops()
+    assert loop.send_due(utcnow()) == 1  # a post, through the same kept session
+    assert len(fake.replies_to(asked)) == 1
+    assert _sign_ins(fake) == (1, 0)
+
+    fake.expire_access_tokens()
+    fake.customer_post("erin.bsky.social", f"@{HANDLE} is it really fixed?")
+    assert mentions.poll_all() == 1
+    assert _sign_ins(fake) == (1, 1)
+    assert db.session.get(MentionCursor, account.id).last_error is None
+    assert mentions.poll_all() == 0 and _sign_ins(fake) == (1, 1)  # the refreshed one is kept
+
+
+def test_a_revoked_session_is_replaced_by_signing_in_again(fake, account):
+    fake.customer_post("dana.bsky.social", f"@{HANDLE} hello")
+    assert mentions.poll_all() == 1
+    fake.revoke_sessions()  # neither token works; the app password still does
+    fake.customer_post("erin.bsky.social", f"@{HANDLE} hello again")
+    assert mentions.poll_all() == 1
+    assert _sign_ins(fake) == (2, 1)
+
+
+def _sign_ins(fake) -> tuple[int, int]:
+    """(createSession calls, refreshSession calls) the PDS has had."""
+    return (
+        len(fake.calls("com.atproto.server.createSession")),
+        len(fake.calls("com.atproto.server.refreshSession")),
+    )

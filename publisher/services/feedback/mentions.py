@@ -224,8 +224,7 @@ def _mastodon(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
 
 
 def _bluesky(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
-    adapter.login()  # the adapter's own login (guarded transport, app password)
-    notes = _bluesky_since(adapter.client, cursor)
+    notes = _bluesky_since(adapter, cursor)
     found, newest = [], cursor
     for note in reversed(notes):  # newest first from the server: store oldest first
         newest = max(newest or "", note.indexed_at)
@@ -246,14 +245,15 @@ def _bluesky(adapter, cursor: str | None) -> tuple[list[Mention], str | None]:
     return found, newest
 
 
-def _bluesky_since(client, cursor: str | None) -> list:
+def _bluesky_since(adapter, cursor: str | None) -> list:
     """The notifications indexed since the cursor, newest first, page after page (up to
     BLUESKY_PAGES): a busy outage can bring more than one page between two polls. The one at
-    the cursor itself is read again (same time, maybe another post); storing skips it."""
+    the cursor itself is read again (same time, maybe another post); storing skips it.
+    The adapter signs in with the session kept from the last poll, not the app password."""
     notes, page = [], None
     for _ in range(BLUESKY_PAGES):
         params = {"limit": PAGE, **({"cursor": page} if page else {})}
-        answer = client.app.bsky.notification.list_notifications(params)
+        answer = adapter.read(adapter.client.app.bsky.notification.list_notifications, params)
         fresh = [n for n in answer.notifications if not cursor or n.indexed_at >= cursor]
         notes += fresh
         page = answer.cursor
