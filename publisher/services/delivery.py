@@ -5,6 +5,11 @@ with a lease by an atomic conditional UPDATE, so two workers never send the same
 row. A crash after sending but before recording leaves the row `sending` until its
 lease expires; the sweeper then retries it where the channel is idempotent and
 marks it `unknown` (reconcile by hand, never blindly repost) where it is not.
+
+Only one claimed row is ever `in_flight`: the flag moves to the next row in the same
+commit that records the previous row's outcome (and the claim marks the first), so it
+costs no extra commit. After a crash, only that row can have reached a non-idempotent
+outlet; the batch's other rows were never started and are simply retried.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from ..channels import (
     AmbiguousChannelError,
@@ -88,23 +93,46 @@ def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
             _save(row.id, failure_values(row, problem))
         return BatchResult(failed=len(ids), claimed=len(ids))
     try:
-        sent = sum(_deliver_one(adapter, row) for row in _while_leased(work, claimed_at))
+        sent = _send_in_turn(adapter, work, claimed_at)
     finally:
         _close(adapter)
     return BatchResult(sent=sent, failed=len(ids) - sent, claimed=len(ids))
 
 
-def _while_leased(work: list[Work], claimed_at: datetime):
-    """Yield rows in turn, renewing the batch's lease at half-time; a row whose lease has
-    already been taken back by the sweeper is someone else's now and is skipped."""
-    renew_at = claimed_at + lease() / 2
-    held = {row.id for row in work}
-    for row in work:
-        if utcnow() >= renew_at:
-            held = renew_lease([r.id for r in work if r.id in held])
-            renew_at = utcnow() + lease() / 2
-        if row.id in held:
-            yield row
+def _send_in_turn(adapter, work: list[Work], claimed_at: datetime) -> int:
+    """Send the rows in id order while this worker holds them; returns how many went out.
+
+    The lease is checked (and renewed at half-time) just before each send, so a row is
+    never sent with less than half a lease left; a row the sweeper already took back is
+    someone else's now and is skipped. Each outcome's commit marks the next row in flight.
+    """
+    leases = _Leases(work, claimed_at)
+    marked = work[0].id  # the claim marked the first row
+    sent = 0
+    for index, row in enumerate(work):
+        if not leases.hold(row.id):
+            continue
+        if row.id != marked:  # the row marked was taken back: mark this one before sending
+            _mark_in_flight(row.id)
+            db.session.commit()
+        following = next((r for r in work[index + 1 :] if r.id in leases.held), None)
+        sent += _deliver_one(adapter, row, following)
+        marked = following.id if following else None
+    return sent
+
+
+class _Leases:
+    """The claimed rows this worker still holds, renewed at half of each lease."""
+
+    def __init__(self, work: list[Work], claimed_at: datetime) -> None:
+        self.held = {row.id for row in work}
+        self.renew_at = claimed_at + lease() / 2
+
+    def hold(self, delivery_id: int) -> bool:
+        if utcnow() >= self.renew_at:
+            self.held = renew_lease(sorted(self.held))
+            self.renew_at = utcnow() + lease() / 2
+        return delivery_id in self.held
 
 
 def renew_lease(ids: list[int]) -> set[int]:
@@ -147,13 +175,25 @@ def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[i
             state=DeliveryState.SENDING,
             lease_until=now + lease(),
             attempts=Delivery.attempts + 1,
+            in_flight=False,
             updated_at=now,
         )
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     ).all()
+    if claimed:
+        _mark_in_flight(min(claimed))  # rows go out in id order: the first starts now
     db.session.commit()
     return sorted(claimed)
+
+
+def _mark_in_flight(delivery_id: int) -> None:
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.SENDING)
+        .values(in_flight=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def lease() -> timedelta:
@@ -199,19 +239,51 @@ def retry_delay(attempts: int, error: ChannelError) -> timedelta:
 
 
 def expire_leases(now: datetime) -> int:
-    """Rows left `sending` past their lease: retry where safe, else mark unknown."""
-    stuck = db.session.scalars(
-        select(Delivery).where(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
-    ).all()
-    for delivery in stuck:
-        if channel_class(delivery.channel.kind).idempotent:
-            delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, now
-        else:
-            delivery.state = DeliveryState.UNKNOWN
-            delivery.last_error = "the worker stopped while sending; check the outlet"
-        delivery.lease_until = None
+    """Rows left `sending` past their lease: the one in flight is retried where the channel
+    is idempotent and marked unknown where it is not; rows never started are retried.
+
+    Each change is one conditional UPDATE, so a row its worker renewed or recorded in the
+    meantime is left alone (never turned back from sent to retrying).
+    """
+    expired = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
+    idempotent = _idempotent_channel_ids()
+    retry = {"state": DeliveryState.RETRYING, "next_attempt_at": now}
+    changes = [
+        (  # claimed but never started: this attempt did not happen
+            ~Delivery.in_flight,
+            {**retry, "attempts": case((Delivery.attempts > 0, Delivery.attempts - 1), else_=0)},
+        ),
+        (Delivery.in_flight & Delivery.channel_id.in_(idempotent), retry),
+        (
+            Delivery.in_flight & Delivery.channel_id.not_in(idempotent),
+            {
+                "state": DeliveryState.UNKNOWN,
+                "last_error": "the worker stopped while sending; check the outlet",
+            },
+        ),
+    ]
+    taken = 0
+    for which, values in changes:
+        taken += db.session.execute(
+            update(Delivery)
+            .where(expired, which)
+            .values(**values, lease_until=None, in_flight=False, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     db.session.commit()
-    return len(stuck)
+    return taken
+
+
+def _idempotent_channel_ids() -> list[int]:
+    channels = db.session.execute(select(Channel.id, Channel.kind)).all()
+    return [id_ for id_, kind in channels if _idempotent(kind)]
+
+
+def _idempotent(kind: str) -> bool:
+    try:
+        return channel_class(kind).idempotent
+    except ChannelError:  # no module for it: never assume a resend is safe
+        return False
 
 
 def due_batches(now: datetime) -> list[tuple[int, int]]:
@@ -250,28 +322,32 @@ def _prepare(message_id: int, ids: list[int]) -> list[Work]:
     ]
 
 
-def _save(delivery_id: int, values: dict) -> None:
+def _save(delivery_id: int, values: dict, starting: Work | None = None) -> None:
+    """Record one row's outcome; in the same commit, mark the row that starts next."""
     db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(**values, updated_at=utcnow())
+        .values(**values, in_flight=False, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if starting is not None:
+        _mark_in_flight(starting.id)
     db.session.commit()
 
 
-def _deliver_one(adapter, row: Work) -> bool:
+def _deliver_one(adapter, row: Work, following: Work | None = None) -> bool:
     try:
         receipt = adapter.send(adapter.render(row.update), row.key)
     except ChannelError as error:
-        _save(row.id, failure_values(row, error, type(adapter).idempotent))
+        _save(row.id, failure_values(row, error, type(adapter).idempotent), following)
         log.warning("delivery %s to %s failed: %s", row.id, row.kind, error.message)
         return False
     except Exception as error:  # a bug must not lose the row: retry, then dead
         log.exception("delivery %s crashed", row.id)
-        _save(row.id, failure_values(row, TransientChannelError(f"internal error: {error!r}")))
+        crash = TransientChannelError(f"internal error: {error!r}")
+        _save(row.id, failure_values(row, crash), following)
         return False
-    _save(row.id, sent_values(receipt))
+    _save(row.id, sent_values(receipt), following)
     return True
 
 

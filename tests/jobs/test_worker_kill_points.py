@@ -1,58 +1,79 @@
 """A worker SIGKILLed at a chosen point of a send loses nothing, and repeats only that send.
 
-Real processes, as in test_worker_crash.py. The stand-in webhook receiver holds one
-request open and tells the test, which kills the worker right then:
+Real processes, as in test_worker_crash.py. The stand-in receiver (a webhook server, or
+an SMTP server for email) holds one send open and tells the test, which kills the worker
+right then:
 - "before the answer": the receiver has the request but has not taken the update;
 - "after the send": the receiver has taken the update, the worker has not recorded it.
-Every other row the worker had claimed was killed before its own send. A second worker
-then delivers every row; the only webhook-id the receiver may see twice is the held one
-(webhooks are idempotent by webhook-id, so that repeat is the designed behaviour).
+Every other row the worker had claimed was killed before its own send.
+
+Webhooks are idempotent by webhook-id: a second worker delivers every row, and the only
+webhook-id the receiver may see twice is the held one. Email is not idempotent: the held
+row alone is left `unknown` for a person to settle, and every other claimed row (never
+started) goes out once.
 """
 
 from __future__ import annotations
 
-import signal
+import asyncio
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from publisher.extensions import db
-from publisher.models import Delivery, DeliveryState
+from publisher.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Subscriber,
+    SubscriberKind,
+    utcnow,
+)
+from publisher.services import delivery_status
 
+from ..channels.smtp_sink import SmtpSink, running_sink
+from ..processes import flask, run, serving, states
 from .test_worker_crash import (
-    LEASE,
     SUBSCRIBERS,
-    flask,
+    finish_with_a_new_worker,
+    kill,
+    publish_one,
     published_fan_out,
-    run,
-    states,
-    wait_for,
     worker_env,  # noqa: F401  (a fixture used below)
 )
 
-HOLD_AT = 5  # the fifth request is held open while the worker is killed
+HOLD_AT = 5  # the fifth send is held open while the worker is killed
+POINTS = ["before the answer", "after the send"]
+
+
+class Hold:
+    """What the receivers share with the test: one held send, and when to let it go."""
+
+    def __init__(self, point: str) -> None:
+        self.record_before_hold = point == "after the send"
+        self.held, self.release = threading.Event(), threading.Event()
+        self.count, self.lock = 0, threading.Lock()
+
+    def this_one(self) -> bool:
+        with self.lock:
+            self.count += 1
+            return self.count == HOLD_AT
 
 
 class HoldingReceiver(BaseHTTPRequestHandler):
+    hold: Hold
     taken: list[str] = []
-    requests = 0
-    record_before_hold = False
-    held = threading.Event()
-    release = threading.Event()
-    lock = threading.Lock()
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with HoldingReceiver.lock:
-            HoldingReceiver.requests += 1
-            hold = HoldingReceiver.requests == HOLD_AT
-        if hold and HoldingReceiver.record_before_hold:
+        hold = self.hold.this_one()
+        if hold and self.hold.record_before_hold:
             HoldingReceiver.taken.append(self.headers["webhook-id"])
         if hold:
-            HoldingReceiver.held.set()
-            HoldingReceiver.release.wait(30)
+            self.hold.held.set()
+            self.hold.release.wait(30)
             self.close_connection = True
             return  # the worker is dead by now; nobody reads an answer
         HoldingReceiver.taken.append(self.headers["webhook-id"])
@@ -63,19 +84,52 @@ class HoldingReceiver(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(params=["before the answer", "after the send"])
-def holding_receiver(request):
-    HoldingReceiver.taken, HoldingReceiver.requests = [], 0
-    HoldingReceiver.record_before_hold = request.param == "after the send"
-    HoldingReceiver.held, HoldingReceiver.release = threading.Event(), threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HoldingReceiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", request.param
-    HoldingReceiver.release.set()
-    server.shutdown()
+class HoldingSmtpSink(SmtpSink):
+    """Keeps mail like SmtpSink, but holds the HOLD_AT-th message before answering."""
+
+    def __init__(self, hold: Hold) -> None:
+        super().__init__()
+        self.hold = hold
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.hold.this_one():
+            return await super().handle_DATA(server, session, envelope)
+        if self.hold.record_before_hold:
+            await super().handle_DATA(server, session, envelope)
+        self.hold.held.set()
+        while not self.hold.release.is_set():
+            await asyncio.sleep(0.05)
+        return "421 closing"  # the worker is dead by now; nobody reads an answer
 
 
-def test_a_worker_killed_at_a_send_repeats_at_most_that_send(
+@pytest.fixture(params=POINTS)
+def hold(request):
+    hold = Hold(request.param)
+    yield request.param, hold
+    hold.release.set()
+
+
+@pytest.fixture
+def holding_receiver(hold):
+    point, held = hold
+    HoldingReceiver.hold, HoldingReceiver.taken = held, []
+    with serving(HoldingReceiver) as url:
+        yield url, point, held
+        held.release.set()
+
+
+def killed_at_the_held_send(env, held: Hold) -> None:
+    """Start a worker, let it reach the held send, SIGKILL it there."""
+    first = flask(env, "worker", "--workers", "1")
+    try:
+        run(env, "sweep")
+        assert held.held.wait(60), "the worker never reached the held send"
+    finally:
+        kill(first)
+        held.release.set()
+
+
+def test_a_worker_killed_at_a_webhook_send_repeats_at_most_that_send(
     app,
     make,
     holding_receiver,
@@ -83,30 +137,16 @@ def test_a_worker_killed_at_a_send_repeats_at_most_that_send(
 ):
     """SIGKILL while one webhook is in flight (before or after the receiver took it): no row is
     lost, rows claimed but not yet sent go out once, only the in-flight one may repeat."""
-    url, point = holding_receiver
+    url, point, held = holding_receiver
     published_fan_out(make, url)
     keys = {d.idempotency_key for d in db.session.query(Delivery)}
     worker_env["DELIVERY_PARALLEL"] = "1"
-    first = flask(worker_env, "worker", "--workers", "1")
-    try:
-        run(worker_env, "sweep")
-        assert HoldingReceiver.held.wait(60), "the worker never reached the held send"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        HoldingReceiver.release.set()
+    killed_at_the_held_send(worker_env, held)
     in_flight_taken = len(HoldingReceiver.taken) == HOLD_AT  # the held one counted as taken
     assert in_flight_taken == (point == "after the send")
     assert states().get("sending", 0) > 1  # the batch was claimed beyond the held row
 
-    second = flask(worker_env, "worker", "--workers", "1")
-    try:
-        time.sleep(LEASE + 0.5)  # past the lease the killed worker held
-        run(worker_env, "sweep")
-        finished = wait_for(lambda: states() == {"sent": SUBSCRIBERS}, 90)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=20)
+    finished = finish_with_a_new_worker(worker_env, {"sent": SUBSCRIBERS})
     assert finished, f"deliveries left: {states()}"
     assert set(HoldingReceiver.taken) == keys  # nothing lost
     repeated = [k for k in set(HoldingReceiver.taken) if HoldingReceiver.taken.count(k) > 1]
@@ -115,3 +155,42 @@ def test_a_worker_killed_at_a_send_repeats_at_most_that_send(
     else:
         assert repeated == []  # the receiver never took the held one: it went out once
     assert all(d.state == DeliveryState.SENT for d in db.session.query(Delivery))
+
+
+EMAIL_SUBSCRIBERS = 12
+
+
+def test_a_worker_killed_at_an_email_send_leaves_only_that_one_for_a_person(
+    app,
+    make,
+    hold,
+    worker_env,  # noqa: F811
+):
+    """SIGKILL while one email is in flight on a non-idempotent outlet: that row alone is left
+    `unknown` and listed for reconciliation; every other claimed row goes out exactly once."""
+    point, held = hold
+    with running_sink(HoldingSmtpSink(held)) as sink:
+        worker_env.update(SMTP_HOST=sink.host, SMTP_PORT=str(sink.port), SMTP_SECURITY="none")
+        db.session.add(Channel(kind=ChannelKind.EMAIL, name="email subscribers"))
+        db.session.add_all(
+            Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
+            for n in range(EMAIL_SUBSCRIBERS)
+        )
+        db.session.commit()
+        publish_one(make)
+        killed_at_the_held_send(worker_env, held)
+        assert states() == {"sent": HOLD_AT - 1, "sending": EMAIL_SUBSCRIBERS - HOLD_AT + 1}
+        in_flight = db.session.query(Delivery).filter_by(in_flight=True).all()
+        assert len(in_flight) == 1  # the held one, and only it
+
+        expected = {"sent": EMAIL_SUBSCRIBERS - 1, "unknown": 1}
+        finished = finish_with_a_new_worker(worker_env, expected)
+        assert finished, f"deliveries: {states()}"
+        received = [address for m in sink.messages for address in m.rcpt_tos]
+    unknown = [d for d in delivery_status.stuck() if d.state == DeliveryState.UNKNOWN]
+    assert [d.id for d in unknown] == [in_flight[0].id]  # listed for a person to settle
+    held_address = db.session.get(Subscriber, in_flight[0].subscriber_id).target
+    for n in range(EMAIL_SUBSCRIBERS):
+        address = f"p{n}@example.com"
+        wanted = 1 if address != held_address or point == "after the send" else 0
+        assert received.count(address) == wanted, address  # nobody got it twice

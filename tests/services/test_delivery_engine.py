@@ -56,7 +56,7 @@ class FakeOutlet:
 
     def send(self, payload, idempotency_key):
         outcome = self.script.pop(0) if self.script else None
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, BaseException):
             raise outcome
         FakeOutlet.sent.append((payload.data, idempotency_key))
         return Receipt(external_id=f"post-{len(FakeOutlet.sent)}")
@@ -273,3 +273,73 @@ def test_a_worker_keeps_its_rows_by_renewing_and_loses_those_the_sweeper_took(
         delivery.expire_leases(utcnow())  # the sweeper takes back the row not renewed
         assert delivery.renew_lease(lost) == set()
         assert delivery.renew_lease(held) == set(held)
+
+
+class Killed(BaseException):
+    """A worker dying in the middle of a send: nothing in the engine catches it."""
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_a_worker_dying_mid_batch_leaves_only_the_row_in_flight_in_doubt(
+    app, make, team, outlets, monkeypatch, idempotent
+):
+    """Only the row being sent can have reached the outlet: on a non-idempotent outlet it alone
+    becomes unknown; the rows claimed but never started are retried, their attempt not counted."""
+    monkeypatch.setattr(FakeEmail, "idempotent", idempotent)
+    app.config["DELIVERY_AUTOSTART"] = False
+    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    db.session.add(email)
+    db.session.add_all(
+        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
+        for n in range(5)
+    )
+    db.session.commit()
+    message = publish(team, make.incident())
+    outlets.script = [None, None, Killed()]
+    with pytest.raises(Killed):
+        delivery.run_batch(message.id, email.id, 10)
+    S = DeliveryState
+    assert [d.state for d in rows(email)] == [S.SENT, S.SENT, S.SENDING, S.SENDING, S.SENDING]
+    assert [d.in_flight for d in rows(email)] == [False, False, True, False, False]
+
+    later = time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False)
+    with later:
+        delivery.expire_leases(utcnow())
+        in_doubt = S.RETRYING if idempotent else S.UNKNOWN
+        states = [d.state for d in rows(email)]
+        assert states == [S.SENT, S.SENT, in_doubt, S.RETRYING, S.RETRYING]
+        assert [d.attempts for d in rows(email)] == [1, 1, 1, 0, 0]
+        assert not any(d.in_flight for d in rows(email))
+        deliver_batch(message.id, email.id)
+    final = S.SENT if idempotent else S.UNKNOWN
+    assert [d.state for d in rows(email)] == [S.SENT, S.SENT, final, S.SENT, S.SENT]
+    assert not any(d.in_flight for d in rows(email))
+
+
+def test_each_recorded_outcome_moves_the_in_flight_mark_to_the_next_row(app, make, team, outlets):
+    """While a batch runs, exactly one row is marked in flight: the one being sent."""
+    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    db.session.add(email)
+    db.session.add_all(
+        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
+        for n in range(4)
+    )
+    db.session.commit()
+    message = publish(team, make.incident())
+    seen = []
+    original = FakeOutlet.send
+
+    def send(self, payload, key):
+        marked = db.session.execute(
+            db.select(Delivery.idempotency_key).where(Delivery.in_flight.is_(True))
+        ).scalars()
+        seen.append((key, list(marked)))
+        return original(self, payload, key)
+
+    FakeEmail.send = send
+    try:
+        delivery.run_batch(message.id, email.id, 10)
+    finally:
+        del FakeEmail.send
+    assert [marked for _key, marked in seen] == [[key] for key, _marked in seen]
+    assert len(seen) == 4 and not any(d.in_flight for d in rows(email))
