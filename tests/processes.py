@@ -92,7 +92,7 @@ def flask(env: dict, *args: str) -> subprocess.Popen:
 
 def run(env: dict, *args: str) -> None:
     """A `flask herald ...` command run to its end; fails the test with its whole stderr."""
-    done = subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, timeout=60)
+    done = subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, timeout=180)
     assert done.returncode == 0, done.stderr.decode()
 
 

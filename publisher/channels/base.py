@@ -75,6 +75,8 @@ class OutgoingUpdate:
     components: list[dict[str, Any]] = field(default_factory=list)
     # Per-subscriber data for fan-out channels (address, unsubscribe links, signing secret).
     recipient: dict[str, Any] = field(default_factory=dict)
+    # The update's approved translations (locale -> Markdown), for readers of other languages.
+    translations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,9 @@ class FeedbackReport(TimestampMixin, Base):
     customer_ref: Mapped[str | None] = mapped_column(String(200))
     ticket_url: Mapped[str | None] = mapped_column(String(2048))
     intake_via: Mapped[IntakeVia | None] = mapped_column(String(16))
+    # The language the reporter reads (the page's, or the one support chose): closing the
+    # loop writes to them in it. None (mentions, older reports): the default language.
+    locale: Mapped[str | None] = mapped_column(String(16))
     # Mentions: the post's id on its network, the post it answers, its address.
     external_id: Mapped[str | None] = mapped_column(String(200))
     in_reply_to: Mapped[str | None] = mapped_column(String(200))

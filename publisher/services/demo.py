@@ -11,21 +11,29 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
+    ActionPriority,
+    ActionStatus,
     Channel,
     ChannelKind,
     Component,
     ComponentGroup,
     ComponentStatus,
+    FollowUpAction,
     Impact,
     Incident,
     IncidentKind,
     IncidentStatus,
     MaintenanceStatus,
     MessageTemplate,
+    Postmortem,
+    PostmortemReviewEvent,
+    PostmortemState,
+    ReviewAction,
     Role,
 )
 from . import composer, users
-from .updates import record_published_update
+from .postmortems import content_hash
+from .updates import apply_incident_status, record_published_update
 
 GROUPS = {
     "Core platform": ["API", "Web application", "Authentication", "Database"],
@@ -186,13 +194,14 @@ def load_demo(now: datetime, seed: int = 7) -> list[DemoAccount]:
     """Fill an empty database with the demo page; returns the team's sign-in details."""
     rng = random.Random(seed)
     components = _components(now)
-    _past_incidents(components, now, rng)
+    past = _past_incidents(components, now, rng)
     active = _active_incident(components, now)
     _scheduled_maintenance(components, now)
     _templates_and_channels()
     db.session.commit()
     accounts = _team()
     _update_in_review(active)
+    _published_postmortem(past[POSTMORTEM_INCIDENT], now)
     return accounts
 
 
@@ -216,15 +225,19 @@ def _components(now: datetime) -> dict[str, Component]:
     return result
 
 
-def _past_incidents(components: dict[str, Component], now: datetime, rng: random.Random) -> None:
-    start = now - timedelta(days=88)
+def _past_incidents(
+    components: dict[str, Component], now: datetime, rng: random.Random
+) -> dict[str, Incident]:
+    start, past = now - timedelta(days=88), {}
     for index, (name, impact, affected, status) in enumerate(PAST_INCIDENTS):
         began = start + timedelta(days=index * 5.6 + rng.uniform(0, 2), hours=rng.uniform(0, 20))
         duration = timedelta(minutes=rng.randint(25, 300))
-        _resolved_incident(name, impact, [components[c] for c in affected], status, began, duration)
+        affected_components = [components[c] for c in affected]
+        past[name] = _resolved_incident(name, impact, affected_components, status, began, duration)
+    return past
 
 
-def _resolved_incident(name, impact, affected, status, began, duration) -> None:
+def _resolved_incident(name, impact, affected, status, began, duration) -> Incident:
     incident = Incident(
         name=name,
         impact=impact,
@@ -254,6 +267,7 @@ def _resolved_incident(name, impact, affected, status, began, duration) -> None:
     for n, (step_status, body, statuses) in enumerate(steps):
         at = began + duration * n / (len(steps) - 1)
         record_published_update(incident, step_status, body, at, statuses)
+    return incident
 
 
 def _active_incident(components: dict[str, Component], now: datetime) -> Incident:
@@ -336,3 +350,125 @@ def _team() -> list[DemoAccount]:
         users.create_user(email, name, role, password)
         accounts.append(DemoAccount(email, name, role, password))
     return accounts
+
+
+# ---------------------------------------------------------------- a published postmortem
+
+POSTMORTEM_INCIDENT = "Database failover"
+POSTMORTEM_PUBLIC = """\
+### What happened
+
+Our primary database stopped answering. The automatic failover to the standby took
+longer than it should have, and while it ran the API and the web application could not
+read or save data.
+
+### Why it happened
+
+The standby had fallen behind the primary, so promoting it had to wait for it to catch
+up. We did not alert on that lag, so nobody saw it coming.
+
+### What we are changing
+
+- We now alert when the standby falls more than 30 seconds behind.
+- We rehearse a failover every quarter.
+- We raised the API's connection limits so it recovers at once after a failover.
+
+We are sorry for the disruption."""
+POSTMORTEM_INTERNAL = """\
+# Postmortem: Database failover
+
+### Summary
+
+The primary database host lost its storage volume. Patroni promoted the standby, but
+replication lag was 14 minutes, so the promotion waited for the WAL replay to finish.
+
+### Root cause
+
+A long-running analytics query on the standby held back WAL replay (hot_standby_feedback
+on). Lag was graphed but never alerted on.
+
+### What went well
+
+- The first public update went out within 6 minutes.
+- No data was lost.
+
+### What went wrong
+
+- No alert on replication lag.
+- The API's connection pool stayed exhausted for 20 minutes after the failover.
+
+### Actions
+
+See the follow-up actions below."""
+# (title, owner, due in days from now, priority, status, why it will not be done)
+DEMO_ACTIONS = [
+    ("Alert when the standby lags more than 30 seconds", "oncall@example.com", -6,
+     ActionPriority.HIGH, ActionStatus.OPEN, None),
+    ("Rehearse a database failover every quarter", "im@example.com", 21,
+     ActionPriority.MEDIUM, ActionStatus.IN_PROGRESS, None),
+    ("Raise the API's connection pool limits", "oncall@example.com", -35,
+     ActionPriority.HIGH, ActionStatus.DONE, None),
+    ("Move the primary database to a larger instance", "admin@example.com", -20,
+     ActionPriority.LOW, ActionStatus.WONT_DO,
+     "A larger instance would not have prevented the failover and doubles the cost."),
+]  # fmt: skip
+
+
+def _published_postmortem(incident: Incident, now: datetime) -> None:
+    """The incident's reviewed and published postmortem with follow-up actions (one overdue,
+    one in progress, one done, one won't do), as if written in the days after it."""
+    ian, ada, cora = (
+        _person(e) for e in ("im@example.com", "admin@example.com", "comms@example.com")
+    )
+    start = incident.resolved_at + timedelta(days=1)
+    published_at = start + timedelta(days=2)
+    postmortem = Postmortem(
+        incident=incident,
+        internal_body=POSTMORTEM_INTERNAL,
+        public_body=POSTMORTEM_PUBLIC,
+        author_id=ian.id,
+        last_editor_id=ian.id,
+        state=PostmortemState.PUBLISHED,
+        approved_by_id=ada.id,
+        published_body=POSTMORTEM_PUBLIC,
+        published_at=published_at,
+        public_updated_at=published_at,
+        published_by_id=cora.id,
+        created_at=start,
+        updated_at=published_at,
+    )
+    digest = postmortem.approved_hash = content_hash(postmortem)
+    trail = [(ian, ReviewAction.CREATED, 0), (ian, ReviewAction.SUBMITTED, 1),
+             (ada, ReviewAction.APPROVED, 1.8), (cora, ReviewAction.PUBLISHED, 2)]  # fmt: skip
+    for actor, action, days in trail:
+        at = start + timedelta(days=days)
+        event = PostmortemReviewEvent(actor_id=actor.id, action=action, content_hash=digest, at=at)
+        postmortem.review_events.append(event)
+    postmortem.actions = [_demo_action(row, ian, start, now) for row in DEMO_ACTIONS]
+    db.session.add(postmortem)
+    apply_incident_status(incident, IncidentStatus.POSTMORTEM, published_at)
+    db.session.commit()
+
+
+def _demo_action(row: tuple, creator, start: datetime, now: datetime) -> FollowUpAction:
+    title, email, due_in, priority, status, reason = row
+    due_on = (now + timedelta(days=due_in)).date()
+    closed = status in (ActionStatus.DONE, ActionStatus.WONT_DO)
+    return FollowUpAction(
+        title=title,
+        owner_id=_person(email).id,
+        due_on=due_on,
+        priority=priority,
+        status=status,
+        status_reason=reason,
+        closed_at=start + timedelta(days=10) if closed else None,
+        created_by_id=creator.id,
+        # Past due dates count as reminded: the demo mails nobody.
+        reminded_for=due_on if due_on <= now.date() else None,
+        created_at=start,
+        updated_at=start,
+    )
+
+
+def _person(email: str):
+    return users.find_by_email(email)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import force_locale
+from markupsafe import Markup
 from sqlalchemy import select
 
 from ..channels import OutgoingUpdate
 from ..extensions import db
 from ..models import Delivery, DeliveryState, Message, Subscriber
 from .markdown import markdown_to_text, render_markdown
-from .public.views import INCIDENT_STATUS_LABELS
+from .public.views import INCIDENT_STATUS_LABELS, ORIGINAL_LOCALE
 
 
 def manage_url(subscriber: Subscriber) -> str:
@@ -55,27 +57,71 @@ def base_update(message: Message) -> OutgoingUpdate:
             }
             for c in message.component_changes
         ],
+        translations={t.locale: t.body for t in message.translations},
     )
 
 
 def for_delivery(
     base: OutgoingUpdate, delivery: Delivery, subscriber: Subscriber | None
 ) -> OutgoingUpdate:
-    """The base update with what belongs to one delivery: thread, revision, recipient (and the
-    status named in the recipient's language: the email is written in it)."""
+    """The base update with what belongs to one delivery: thread, revision, recipient. An
+    email is written in the recipient's language, with the update's translation into it; a
+    webhook names the status in it and keeps the original text (like the JSON API)."""
     recipient = _recipient(subscriber)
-    status_label = base.status_label
-    if recipient.get("locale"):
-        with force_locale(recipient["locale"]):
-            status_label = str(INCIDENT_STATUS_LABELS.get(base.incident_status, status_label))
-    return replace(
+    update = replace(
         base,
         reply_to=_previous_post(delivery),
         revises=_revised_post(delivery),
         is_correction=delivery.is_correction,
         recipient=recipient,
-        status_label=status_label,
     )
+    if recipient.get("kind") == "email":
+        return in_reader_language(update, recipient.get("locale"))
+    return replace(update, status_label=status_label(update, recipient.get("locale")))
+
+
+def status_label(update: OutgoingUpdate, locale: str | None) -> str:
+    if not locale:
+        return update.status_label
+    with force_locale(locale):
+        return str(INCIDENT_STATUS_LABELS.get(update.incident_status, update.status_label))
+
+
+def in_reader_language(update: OutgoingUpdate, locale: str | None) -> OutgoingUpdate:
+    """An email to one reader: the status in their language and the update's approved
+    translation into it when there is one, else the original text marked with its language.
+    Without a locale, the update as written (the default language)."""
+    if not locale:
+        return update
+    update = replace(update, status_label=status_label(update, locale))
+    translated = update.translations.get(locale)
+    if translated:
+        return _translated(update, translated)
+    return update if locale == ORIGINAL_LOCALE else _marked_original(update)
+
+
+def _translated(update: OutgoingUpdate, body: str) -> OutgoingUpdate:
+    """The translation instead of the original; the approved subject is in the original
+    language, so the subject is built in the reader's (status and incident name)."""
+    html, text = _rendered(body)
+    variants = {**update.variants, "email_body": body, "email_body_html": html}
+    variants.pop("email_subject", None)
+    return replace(update, body_markdown=body, body_html=html, body_text=text, variants=variants)
+
+
+@lru_cache(maxsize=64)
+def _rendered(body: str) -> tuple[str, str]:
+    """HTML and plain text of a translation, once per text (a fan-out sends it to many)."""
+    return str(render_markdown(body)), markdown_to_text(body)
+
+
+def _marked_original(update: OutgoingUpdate) -> OutgoingUpdate:
+    """No translation into the reader's language: the original, marked with its language."""
+    html = update.variants.get("email_body_html") or update.body_html
+    marked = Markup('<div lang="{lang}">{html}</div>').format(
+        lang=ORIGINAL_LOCALE, html=Markup(html)
+    )
+    return replace(update, variants={**update.variants, "email_body_html": str(marked)})
 
 
 def _variants(message: Message) -> dict[str, str]:

@@ -222,6 +222,7 @@ def _postmortem_describers(before: dict, after: dict) -> dict:
         "postmortem.changes_requested": lambda: _("Asked for changes to the postmortem:") + note,
         "postmortem.commented": lambda: _("Commented on the postmortem:") + note,
         "postmortem.published": lambda: _("Published the postmortem.") + note,
+        "postmortem.unpublished": lambda: _("Withdrew the postmortem from the public side:") + note,
         "postmortem.action_added": lambda: _("Follow-up action added: %(title)s", title=title),
         "postmortem.action_changed": lambda: _("Follow-up action changed: %(title)s", title=title),
         "postmortem.action_status": lambda: _(

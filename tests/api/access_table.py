@@ -60,6 +60,7 @@ API_EXPECTED: dict[str, set | str] = {
     "api_v1.approve_postmortem": {A, IM},
     "api_v1.request_postmortem_changes": {A, IM},
     "api_v1.publish_postmortem": RESPONDERS,
+    "api_v1.unpublish_postmortem": {A, IM},
     "api_v1.postmortem_actions": STAFF,
     "api_v1.add_action": {A, IM},
     "api_v1.list_actions": STAFF,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 from openapi_spec_validator import validate
@@ -80,3 +81,105 @@ def test_operation_ids_are_unique(document):
         if key != "parameters"
     ]
     assert len(ids) == len(set(ids))
+
+
+def operations_by_id(document) -> dict[str, tuple[str, dict]]:
+    return {
+        operation["operationId"]: (path, operation)
+        for path, item in document["paths"].items()
+        for key, operation in item.items()
+        if key != "parameters"
+    }
+
+
+def documented_links(document):
+    """(source operationId, its answer's schema, link name, Link Object) for every link."""
+    for source, (_path, operation) in operations_by_id(document).items():
+        for answer in operation["responses"].values():
+            for name, link in answer.get("links", {}).items():
+                yield source, answer["content"]["application/json"]["schema"], name, link
+
+
+def answer_has(schemas: dict, schema: dict, pointer: str) -> bool:
+    """Whether the answer's schema has the field a `$response.body#/...` pointer names."""
+    for part in pointer.strip("/").split("/"):
+        schema = resolved(schemas, schema)
+        if part.isdigit():
+            schema = schema["items"]
+            continue
+        fields = dict(schema.get("properties", {}))
+        for branch in schema.get("allOf", []):  # Maintenance: an Incident, and more
+            fields |= resolved(schemas, branch).get("properties", {})
+        if part not in fields:
+            return False
+        schema = fields[part]
+    return True
+
+
+def resolved(schemas: dict, schema: dict) -> dict:
+    return schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+
+
+def link_expressions(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from link_expressions(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from link_expressions(item)
+    elif isinstance(value, str) and value.startswith("$"):
+        yield value
+
+
+def test_every_link_fills_parameters_and_body_fields_its_target_has(document):
+    operations = operations_by_id(document)
+    schemas = document["components"]["schemas"]
+    links = list(documented_links(document))
+    assert len(links) >= 100
+    for source, _answer, name, link in links:
+        assert link["operationId"] in operations, (source, name)
+        path, target = operations[link["operationId"]]
+        for parameter in link.get("parameters", {}):
+            location, _dot, parameter_name = parameter.partition(".")
+            assert location == "path" and f"{{{parameter_name}}}" in path, (source, name)
+        if "requestBody" in link:
+            body = target["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            fields = schemas[body.rsplit("/", 1)[1]]["properties"]
+            assert set(link["requestBody"]) <= set(fields), (source, name)
+
+
+def test_every_link_reads_a_field_its_answer_has(document):
+    schemas = document["components"]["schemas"]
+    for source, answer, name, link in documented_links(document):
+        for expression in link_expressions([link.get("parameters"), link.get("requestBody")]):
+            if expression.startswith("$response.body#"):
+                pointer = expression.removeprefix("$response.body#")
+                assert answer_has(schemas, answer, pointer), (source, name, expression)
+            else:
+                assert expression.startswith("$request.path."), (source, name, expression)
+
+
+def test_a_client_can_follow_the_links_from_declaring_an_incident_to_revising_its_update(
+    document,
+):
+    operations = operations_by_id(document)
+
+    def leads(source: str, target: str) -> bool:
+        answers = operations[source][1]["responses"].values()
+        return any(target in answer.get("links", {}) for answer in answers)
+
+    steps = ["declareIncident", "createMessage", "submitMessage", "approveMessage",
+             "publishMessage", "reviseMessage"]  # fmt: skip
+    assert all(leads(source, target) for source, target in pairwise(steps))
+
+
+def test_every_request_body_says_a_field_it_does_not_name_is_refused(document):
+    schemas = document["components"]["schemas"]
+    bodies = [
+        operation["requestBody"]["content"]["application/json"]["schema"]
+        for item in document["paths"].values()
+        for key, operation in item.items()
+        if key != "parameters" and "requestBody" in operation
+    ]
+    assert len(bodies) >= 30
+    assert all(resolved(schemas, body)["additionalProperties"] is False for body in bodies)

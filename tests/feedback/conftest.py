@@ -1,4 +1,5 @@
-"""Helpers for the feedback tests: outlets with real secrets, digest targets, reports."""
+"""Helpers for the feedback tests: outlets with real secrets, digest targets, and the real
+servers on 127.0.0.1 that outlets deliver to (HTTP and SMTP)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from cryptography.fernet import Fernet
 from publisher.extensions import db
 from publisher.models import Channel, ChannelKind, DigestTarget
 from publisher.services import channel_config
+from tests.channels.fake_http import FakeHTTPServer
+from tests.channels.smtp_sink import running_sink
+from tests.i18n.catalogue import TRANSLATED, compile_if_stale
 
 
 @pytest.fixture
@@ -38,3 +42,25 @@ def slack_target(outlets):
         return target
 
     return make
+
+
+@pytest.fixture
+def receiver():
+    """An HTTP server on 127.0.0.1 that records what it is sent (Slack and webhook outlets)."""
+    with FakeHTTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sink(app):
+    """A real SMTP server on 127.0.0.1 that Herald sends its email to."""
+    with running_sink() as server:
+        app.config["SMTP"] = server.config()
+        app.config["CHANNELS_ALLOW_LOOPBACK"] = True
+        yield server
+
+
+@pytest.fixture
+def catalogues():
+    """The translated catalogues compiled, as `make translations` leaves them."""
+    return [compile_if_stale(locale) for locale in TRANSLATED]

@@ -62,6 +62,32 @@ def test_a_support_agent_logs_an_intake_linked_to_an_incident(client, make):
     assert customer_impact(incident.id).by_source == [("support", 1)]
 
 
+def test_an_intake_keeps_the_language_the_agent_chose_for_the_customer(client, make):
+    sign_in(client, make_user(Role.SUPPORT_AGENT))
+    polish = {"Accept-Language": "pl-PL,pl;q=0.9"}
+    page = client.get("/console/feedback/intake", headers=polish).get_data(as_text=True)
+    assert '<option selected value="pl">Polski</option>' in page  # the agent's own, at first
+    assert '<option value="en">English</option>' in page
+    for locale in ("pl", "en"):
+        data = {"via": "phone", "body": "Cannot pay", "locale": locale}
+        assert client.post("/console/feedback/intake", data=data).status_code == 302
+    assert [r.locale for r in _reports()] == ["pl", "en"]
+
+
+def test_the_intake_names_regions_in_the_agents_language(client, make, catalogues):
+    sign_in(client, make_user(Role.SUPPORT_AGENT))
+    polish = {"Accept-Language": "pl-PL,pl;q=0.9"}
+    page = client.get("/console/feedback/intake", headers=polish).get_data(as_text=True)
+    assert '<option value="North America">Ameryka Północna</option>' in page
+    assert '<option value="Asia Pacific">Azja i Pacyfik</option>' in page
+    data = {"via": "phone", "body": "Cannot pay", "region": "North America"}
+    client.post("/console/feedback/intake", data=data, headers=polish)
+    [report] = _reports()
+    assert report.region == "North America"  # stored as configured, shown translated
+    inbox = client.get("/console/feedback", headers=polish).get_data(as_text=True)
+    assert "Ameryka Północna" in inbox
+
+
 def test_an_intake_without_an_incident_waits_in_the_inbox(client, make):
     sign_in(client, make_user(Role.SUPPORT_AGENT))
     client.post("/console/feedback/intake", data={"via": "email", "body": "Emails are late"})
@@ -82,6 +108,7 @@ def test_bad_intake_input_is_a_form_error(client, make):
         {"via": "ticket", "body": "x", "component": "nosuch"},
         {"via": "ticket", "body": "x", "email": "a@b.c\r\nBcc: x@y.z"},
         {"via": "ticket", "body": "x", "customer_ref": "r" * 201},
+        {"via": "ticket", "body": "x", "locale": "xx"},
     ]
     for data in cases:
         response = client.post("/console/feedback/intake", data=data)

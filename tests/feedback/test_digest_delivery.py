@@ -7,67 +7,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import timedelta
-
-import pytest
-from sqlalchemy import select
 
 from publisher.channels.webhook import sign
-from publisher.extensions import db
-from publisher.models import (
-    ChannelKind,
-    DigestReason,
-    FeedbackDigest,
-    FeedbackKind,
-    FeedbackReport,
-    FeedbackSource,
-    Role,
-    SendState,
-    TriageState,
-    utcnow,
-)
+from publisher.models import ChannelKind, DigestReason, Role, SendState, utcnow
 from publisher.services.feedback import forwarding
-from tests.channels.fake_http import FakeHTTPServer
-from tests.channels.smtp_sink import running_sink
 from tests.corpus import assert_harmless_html, header_lines, lines
+from tests.feedback.reports import add_quotes, digests
 from tests.staff import make_user
 
 STAFF = ["ops@example.com", "lead@example.com"]
-
-
-@pytest.fixture
-def receiver():
-    with FakeHTTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sink(app):
-    with running_sink() as server:
-        app.config["SMTP"] = server.config()
-        yield server
-
-
-def _reports(incident, bodies):
-    at = utcnow() - timedelta(seconds=30)
-    for body in bodies:
-        db.session.add(
-            FeedbackReport(
-                source=FeedbackSource.STATUS_PAGE,
-                kind=FeedbackKind.AFFECTED,
-                state=TriageState.LINKED,
-                incident_id=incident.id,
-                body=body,
-                created_at=at,
-                updated_at=at,
-            )
-        )
-    db.session.commit()
-
-
-def _digests():
-    db.session.expire_all()
-    return db.session.scalars(select(FeedbackDigest).order_by(FeedbackDigest.id)).all()
 
 
 def _verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -86,9 +34,9 @@ def test_a_digest_reaches_a_webhook_target_signed(make, outlets, receiver):
     incident = make.incident(name="Checkout failing")
     # Five reports (the surge minimum), each one quoted (a digest quotes the latest five).
     hostile = [*lines("xss.txt")[:4], "<!channel> *bold* [x](javascript:alert(1))"]
-    _reports(incident, hostile)
+    add_quotes(incident, hostile)
     made = forwarding.run_due(utcnow())
-    [digest] = _digests()
+    [digest] = digests()
     assert made == [digest.id] and digest.reason == DigestReason.SURGE
     assert digest.state == SendState.SENT, digest.last_error
     [request] = receiver.requests
@@ -129,15 +77,15 @@ def test_a_digest_reaches_an_email_target_harmless(make, outlets, sink):
     quotes = lines("xss.txt") + lines("template.txt") + header_lines()
     for name in hostile_names:  # a name with CR/LF would reach the Subject header
         incident = make.incident(name=name)
-        _reports(incident, [*quotes[:5], name])
+        add_quotes(incident, [*quotes[:5], name])
     incident = make.incident(name="Every quote")
-    _reports(incident, quotes)
-    _reports(incident, ["{{7*7}} ${7*7} <b>bold</b>"])  # the latest: quoted in the digest
+    add_quotes(incident, quotes)
+    add_quotes(incident, ["{{7*7}} ${7*7} <b>bold</b>"])  # the latest: quoted in the digest
     forwarding.run_due(utcnow())
-    digests = _digests()
-    assert len(digests) == len(hostile_names) + 1
-    assert {d.state for d in digests} == {SendState.SENT}, [d.last_error for d in digests]
-    assert len(sink.messages) == len(digests)
+    sent = digests()
+    assert len(sent) == len(hostile_names) + 1
+    assert {d.state for d in sent} == {SendState.SENT}, [d.last_error for d in sent]
+    assert len(sink.messages) == len(sent)
     for received in sink.messages:
         assert sorted(received.rcpt_tos) == sorted(STAFF)  # the fixed list, nobody injected
         raw_headers = received.data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")

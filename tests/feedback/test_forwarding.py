@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from publisher.extensions import db
 from publisher.models import (
     DigestReason,
-    FeedbackDigest,
-    FeedbackKind,
     FeedbackReport,
-    FeedbackSource,
     IncidentFeedback,
     Role,
     SendState,
@@ -22,101 +18,72 @@ from publisher.models import (
     utcnow,
 )
 from publisher.services.feedback import forwarding
-from tests.channels.fake_http import FakeHTTPServer
+from tests.feedback.reports import add_reports, digests
 from tests.staff import make_user, sign_in
-
-
-@pytest.fixture
-def slack():
-    with FakeHTTPServer() as server:
-        yield server
-
-
-def _reports(incident, ages_in_minutes, body="It is down"):
-    now = utcnow()
-    for age in ages_in_minutes:
-        at = now - timedelta(minutes=age)
-        db.session.add(
-            FeedbackReport(
-                source=FeedbackSource.STATUS_PAGE,
-                kind=FeedbackKind.AFFECTED,
-                state=TriageState.LINKED,
-                incident_id=incident.id,
-                body=body,
-                created_at=at,
-                updated_at=at,
-            )
-        )
-    db.session.commit()
-
-
-def _digests():
-    db.session.expire_all()
-    return db.session.scalars(select(FeedbackDigest).order_by(FeedbackDigest.id)).all()
 
 
 def test_the_surge_rule(make):
     incident = make.incident()
     now = utcnow()
-    _reports(incident, [1, 2, 3, 4])
+    add_reports(incident, [1, 2, 3, 4])
     assert not forwarding.surging(incident.id, now)  # 4 is under the minimum of 5
-    _reports(incident, [4.5])
+    add_reports(incident, [4.5])
     assert forwarding.surging(incident.id, now)  # 5 now, none before
-    _reports(incident, [6, 7])
+    add_reports(incident, [6, 7])
     assert not forwarding.surging(incident.id, now)  # 5 < 3 x 2
 
 
-def test_a_surge_sends_a_digest_at_once_and_then_stays_quiet(make, slack, slack_target):
-    slack_target(slack.url("/services/T/B/secret"))
+def test_a_surge_sends_a_digest_at_once_and_then_stays_quiet(make, receiver, slack_target):
+    slack_target(receiver.url("/services/T/B/secret"))
     incident = make.incident()
-    _reports(incident, [0.5] * 6, body="<!channel> <https://evil.example|click> & *bold*")
+    add_reports(incident, [0.5] * 6, body="<!channel> <https://evil.example|click> & *bold*")
     made = forwarding.run_due(utcnow())
-    [digest] = _digests()
+    [digest] = digests()
     assert made == [digest.id]
     assert digest.reason == DigestReason.SURGE and digest.state == SendState.SENT
-    [request] = slack.requests
+    [request] = receiver.requests
     text = str(request.json())
     assert "6 customers report being affected" in text
     assert "<!channel>" not in text and "<https://evil" not in text
     states = set(db.session.scalars(select(FeedbackReport.state)))
     assert states == {TriageState.FORWARDED}
-    _reports(incident, [0.2] * 10)
+    add_reports(incident, [0.2] * 10)
     assert forwarding.run_due(utcnow()) == []  # quiet for 15 minutes after a surge
 
 
-def test_the_cadence_sends_only_what_is_new(make, slack, slack_target):
-    slack_target(slack.url("/services/T/B/secret"))
+def test_the_cadence_sends_only_what_is_new(make, receiver, slack_target):
+    slack_target(receiver.url("/services/T/B/secret"))
     incident = make.incident()
     db.session.add(IncidentFeedback(incident_id=incident.id, digest_every_minutes=15))
     db.session.commit()
-    _reports(incident, [20, 30])
+    add_reports(incident, [20, 30])
     now = utcnow()
     assert len(forwarding.run_due(now)) == 1
-    assert _digests()[0].reason == DigestReason.CADENCE
+    assert digests()[0].reason == DigestReason.CADENCE
     assert forwarding.run_due(now + timedelta(minutes=16)) == []  # nothing new
-    _reports(incident, [0])
+    add_reports(incident, [0])
     assert forwarding.run_due(now + timedelta(minutes=5)) == []  # not due yet
     assert len(forwarding.run_due(now + timedelta(minutes=16))) == 1
-    assert [d.new_reports for d in _digests()] == [2, 1]
-    assert len(slack.requests) == 2
+    assert [d.new_reports for d in digests()] == [2, 1]
+    assert len(receiver.requests) == 2
 
 
-def test_a_failing_target_is_retried_then_given_up(make, slack, slack_target):
+def test_a_failing_target_is_retried_then_given_up(make, receiver, slack_target):
     from tests.channels.fake_http import Reply
 
-    slack_target(slack.url("/services/T/B/secret"))
+    slack_target(receiver.url("/services/T/B/secret"))
     incident = make.incident()
-    slack.reply(Reply(status=503))
-    _reports(incident, [0.5] * 5)
+    receiver.reply(Reply(status=503))
+    add_reports(incident, [0.5] * 5)
     forwarding.run_due(utcnow())
-    [digest] = _digests()
+    [digest] = digests()
     assert digest.state == SendState.PENDING and digest.attempts == 1
     assert forwarding.retry_due(utcnow() + timedelta(minutes=2)) == [digest.id]
     assert forwarding.send_digest(digest.id)
-    assert _digests()[0].state == SendState.SENT
+    assert digests()[0].state == SendState.SENT
 
 
-def test_forwarding_from_the_inbox(client, make, slack, slack_target):
+def test_forwarding_from_the_inbox(client, make, receiver, slack_target):
     client.post("/report", data={"body": "Invoices show the wrong total"})
     [report] = db.session.scalars(select(FeedbackReport)).all()
     sign_in(client, make_user(Role.SUPPORT_AGENT))
@@ -124,11 +91,11 @@ def test_forwarding_from_the_inbox(client, make, slack, slack_target):
         "/console/feedback/forward", data={"reports": [report.id]}, follow_redirects=True
     )
     assert "No outlet receives digests yet" in response.get_data(as_text=True)
-    slack_target(slack.url("/services/T/B/secret"))
+    slack_target(receiver.url("/services/T/B/secret"))
     client.post("/console/feedback/forward", data={"reports": [report.id]})
-    [digest] = _digests()
+    [digest] = digests()
     assert digest.reason == DigestReason.FORWARDED and digest.state == SendState.SENT
-    assert "Invoices show the wrong total" in str(slack.requests[0].json())
+    assert "Invoices show the wrong total" in str(receiver.requests[0].json())
     db.session.refresh(report)
     assert report.state == TriageState.FORWARDED
 

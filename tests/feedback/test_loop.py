@@ -3,32 +3,45 @@ resolving update, by email through a real SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from publisher.extensions import db
-from publisher.models import IncidentStatus, LoopNotice, SendState, utcnow
+from publisher.models import (
+    FeedbackReport,
+    IncidentStatus,
+    LoopNotice,
+    MessageTranslation,
+    SendState,
+    utcnow,
+)
 from publisher.services.feedback import loop
 from publisher.services.updates import record_published_update
-from tests.channels.smtp_sink import running_sink
+
+POLISH = {"Accept-Language": "pl-PL,pl;q=0.9"}
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
 
 
-@pytest.fixture
-def sink(app):
-    with running_sink() as server:
-        app.config["SMTP"] = server.config()
-        app.config["CHANNELS_ALLOW_LOOPBACK"] = True
-        yield server
-
-
-def _affected(client, incident, **data):
+def _affected(client, incident, headers=None, **data):
     data = {"answer": "yes", **data}
-    assert client.post(f"/incidents/{incident.public_id}/affected", data=data).status_code == 200
+    url = f"/incidents/{incident.public_id}/affected"
+    assert client.post(url, data=data, headers=headers).status_code == 200
 
 
-def _resolve(incident, body="Fixed: payments work again."):
-    record_published_update(incident, IncidentStatus.RESOLVED, body, utcnow())
+def _resolve(incident, body="Fixed: payments work again.", translations=None):
+    message = record_published_update(incident, IncidentStatus.RESOLVED, body, utcnow())
+    for locale, text in (translations or {}).items():
+        message.translations.append(MessageTranslation(locale=locale, body=text))
     db.session.commit()
+
+
+def _mail_to(sink, address: str):
+    [received] = sink.to(address)
+    message = received.message
+    return message, message.get_body(("plain",)).get_content(), _html(message)
+
+
+def _html(message) -> str:
+    return message.get_body(("html",)).get_content()
 
 
 def test_consenting_reporters_hear_back_once_at_resolution(client, make, sink):
@@ -66,7 +79,7 @@ def test_nothing_goes_out_without_a_published_resolving_update(client, make, sin
 
 
 def test_an_erased_reporter_is_not_written_to(client, make, sink):
-    from publisher.models import FeedbackReport, Role
+    from publisher.models import Role
     from publisher.services.feedback import triage
     from tests.staff import make_user
 
@@ -89,3 +102,59 @@ def test_a_refused_address_is_recorded_not_retried(client, make, sink):
     notice = db.session.scalars(select(LoopNotice)).one()
     db.session.refresh(notice)
     assert notice.state == SendState.FAILED and "550" in notice.last_error
+
+
+def test_each_reporter_hears_back_in_the_language_the_page_was_shown_in(
+    client, make, sink, catalogues
+):
+    incident = make.incident(name="Payments failing")
+    _affected(client, incident, POLISH, email="ola@example.com", wants_updates="y")
+    _affected(client, incident, ENGLISH, email="ann@example.com", wants_updates="y")
+    stored = {r.contact_email: r.locale for r in db.session.scalars(select(FeedbackReport))}
+    assert stored == {"ola@example.com": "pl", "ann@example.com": "en"}
+    polish_text = "Naprawione: płatności znów działają."
+    _resolve(incident, translations={"pl": polish_text})
+    loop.close_loops()
+    assert loop.send_due(utcnow()) == 2
+
+    polish, text, html = _mail_to(sink, "ola@example.com")
+    assert polish_text in text and "Fixed: payments work again." not in text
+    assert "Obserwuj ten incydent: http://status.test/incidents/" in text
+    assert 'lang="pl"' in html and "<strong>Rozwiązano</strong>" in html
+    assert "<p>Naprawione: płatności znów działają.</p>" in html
+    # The approved subject is English: the Polish reader's is built in Polish.
+    assert polish["Subject"] == "[Example Status] Rozwiązano: Payments failing"
+
+    english, text, html = _mail_to(sink, "ann@example.com")
+    assert "Fixed: payments work again." in text and polish_text not in text
+    assert "Follow this incident: http://status.test/incidents/" in text
+    assert 'lang="en"' in html and "<strong>Resolved</strong>" in html
+    assert "Rozwiązano" not in str(english["Subject"])
+
+
+def test_without_a_translation_the_original_is_sent_marked_with_its_language(
+    client, make, sink, catalogues
+):
+    incident = make.incident(name="Payments failing")
+    _affected(client, incident, POLISH, email="ola@example.com", wants_updates="y")
+    _resolve(incident)  # written in English only
+    loop.close_loops()
+    assert loop.send_due(utcnow()) == 1
+    _message, text, html = _mail_to(sink, "ola@example.com")
+    assert "Fixed: payments work again." in text
+    assert 'lang="pl"' in html and "<strong>Rozwiązano</strong>" in html
+    assert "Obserwuj ten incydent na stronie statusu" in html
+    assert '<div lang="en"><p>Fixed: payments work again.</p>' in html
+
+
+def test_a_report_with_no_language_hears_back_in_the_default_one(client, make, sink, catalogues):
+    incident = make.incident(name="Payments failing")
+    _affected(client, incident, POLISH, email="ola@example.com", wants_updates="y")
+    db.session.scalars(select(FeedbackReport)).one().locale = None  # stored before 0010
+    db.session.commit()
+    _resolve(incident, translations={"pl": "Naprawione."})
+    loop.close_loops()
+    assert loop.send_due(utcnow()) == 1
+    _message, text, html = _mail_to(sink, "ola@example.com")
+    assert "Fixed: payments work again." in text and "Follow this incident" in text
+    assert 'lang="en"' in html and "Naprawione" not in text

@@ -139,6 +139,17 @@ def test_report_a_problem_lands_in_the_inbox_unlinked(client, make):
     assert report.state == TriageState.NEW and report.component_id == api.id
 
 
+def test_each_report_keeps_the_language_its_page_was_shown_in(client, make):
+    incident = make.incident()
+    polish, english = {"Accept-Language": "pl-PL,pl;q=0.9"}, {"Accept-Language": "en-GB"}
+    url = f"/incidents/{incident.public_id}/affected"
+    assert client.post(url, data={"answer": "yes"}, headers=polish).status_code == 200
+    assert client.post(url, data={"answer": "yes"}, headers=english).status_code == 200
+    client.set_cookie("lang", "pl")  # the language switcher's choice wins over the browser's
+    client.post("/report", data={"body": "Login page is blank"}, headers=english)
+    assert [r.locale for r in _reports()] == ["pl", "en", "pl"]
+
+
 def test_report_a_problem_needs_a_description(client, make):
     response = client.post("/report", data={"body": "   "})
     assert response.status_code == 422

@@ -77,6 +77,38 @@ def test_each_subscriber_reads_an_update_in_their_own_language(app, client, make
     assert "Fixed." in plain(polish) and "Fixed." in plain(english)
 
 
+def test_a_subscriber_reads_the_updates_translation_into_their_language(app, client, make, sink):
+    """The approved translation goes to readers of its language; others get the original, and
+    a Polish reader of an untranslated update gets the original marked as English."""
+    channel = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    db.session.add(channel)
+    db.session.commit()
+    subscribe_and_confirm(client, sink, "ola@example.com", POLISH)
+    subscribe_and_confirm(app.test_client(), sink, "ann@example.com", ENGLISH)
+    comms, im = make_user(Role.COMMS_MANAGER), make_user(Role.INCIDENT_MANAGER)
+    incident = make.incident(name="Checkout", components=[make.component("API")])
+    for body, translations in (
+        ("We **found** the cause.", {"pl": "**Znaleźliśmy** przyczynę."}),
+        ("A fix is rolling out.", {}),
+    ):
+        message = composer.create_draft(
+            comms, incident, incident_status="identified", body=body, translations=translations
+        )
+        composer.submit(comms, message)
+        composer.approve(im, message, expected_hash=composer.content_hash(message))
+        composer.publish(comms, message)
+        deliver_batch(message.id, channel.id)
+
+    polish = [m.message for m in sink.to("ola@example.com") if "List-Unsubscribe" in m.message]
+    english = [m.message for m in sink.to("ann@example.com") if "List-Unsubscribe" in m.message]
+    assert "Znaleźliśmy** przyczynę." in plain(polish[0]) and "found" not in plain(polish[0])
+    assert "<strong>Znaleźliśmy</strong>" in rich(polish[0])
+    assert "Zidentyfikowano" in polish[0]["Subject"] and "Checkout" in polish[0]["Subject"]
+    assert "We **found** the cause." in plain(english[0]) and "Znal" not in plain(english[0])
+    assert "A fix is rolling out." in plain(polish[1])
+    assert '<div lang="en">' in rich(polish[1]) and '<div lang="en">' not in rich(english[1])
+
+
 def test_a_reminder_is_written_in_the_console_language_of_its_owner(app, client, make, sink):
     admin, owner = make_user(Role.ADMIN), make_user(Role.RESPONDER, "olek@example.com", "Olek")
     owner.locale = "pl"

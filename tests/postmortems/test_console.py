@@ -229,3 +229,64 @@ def test_hostile_text_is_harmless_in_the_console_pages(app, team, incident, host
         response = client.get(path)
         assert response.status_code == 200
         assert_harmless_html(response.get_data(as_text=True).split("<main", 1)[1])
+
+
+def test_the_actions_list_offers_every_status_with_a_reason_field(app, team, incident):
+    postmortem = postmortems.start_postmortem(team["pm"], incident)
+    action = postmortems.add_action(
+        team["pm"], postmortem, title="T", owner=team[Role.RESPONDER], due_on=utcnow().date()
+    )
+    owner = app.test_client()
+    sign_in(owner, team[Role.RESPONDER])
+    html = owner.get("/console/actions?owner=me").get_data(as_text=True)
+    options = re.findall(r'<option[^>]* value="([a-z_]+)"', html)
+    assert options == ["open", "in_progress", "done", "wont_do"]
+    assert f'<textarea id="status{action.id}-reason"' in html
+    assert f'<label for="status{action.id}-reason">' in html
+
+
+def test_wont_do_from_the_actions_list_asks_for_the_reason_beside_the_selector(app, team, incident):
+    postmortem = postmortems.start_postmortem(team["pm"], incident)
+    action = postmortems.add_action(
+        team["pm"], postmortem, title="Shard the queue", owner=team[Role.RESPONDER],
+        due_on=utcnow().date(),
+    )  # fmt: skip
+    owner = app.test_client()
+    sign_in(owner, team[Role.RESPONDER])
+    url, prefix = f"/console/actions/{action.id}/status", f"status{action.id}"
+    data = {f"{prefix}-status": "wont_do", "next": "actions", "mine": "1"}
+
+    asked = owner.post(url, data=data)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert "Say why this will not be done." in html and "My follow-up actions" in html
+    assert '<option selected value="wont_do">' in html  # the choice is kept
+    assert f'id="{prefix}-reason-error"' in html and 'aria-invalid="true"' in html
+    db.session.expire_all()
+    assert db.session.get(FollowUpAction, action.id).status == ActionStatus.OPEN
+
+    data[f"{prefix}-reason"] = "The queue is being replaced next quarter."
+    done = owner.post(url, data=data)
+    assert done.status_code == 302 and done.headers["Location"].endswith(
+        "/console/actions?owner=me"
+    )
+    db.session.expire_all()
+    saved = db.session.get(FollowUpAction, action.id)
+    assert saved.status == ActionStatus.WONT_DO
+    assert saved.status_reason == "The queue is being replaced next quarter."
+    assert "Shard the queue" not in owner.get("/console/actions?owner=me").get_data(as_text=True)
+
+
+def test_a_bad_status_from_the_actions_list_is_a_form_error(app, team, incident):
+    postmortem = postmortems.start_postmortem(team["pm"], incident)
+    action = postmortems.add_action(
+        team["pm"], postmortem, title="T", owner=team[Role.RESPONDER], due_on=utcnow().date()
+    )
+    owner = app.test_client()
+    sign_in(owner, team[Role.RESPONDER])
+    response = owner.post(
+        f"/console/actions/{action.id}/status",
+        data={f"status{action.id}-status": "burnt", "next": "actions"},
+    )
+    assert response.status_code == 422
+    assert "Not a valid choice." in response.get_data(as_text=True)

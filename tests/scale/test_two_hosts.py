@@ -10,14 +10,8 @@ Skipped unless DATABASE_URL names PostgreSQL and REDIS_URL is set (CI sets both)
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,23 +19,23 @@ import requests
 from huey import RedisHuey
 
 from publisher.extensions import db
-from publisher.models import (
-    Channel,
-    ChannelKind,
-    Delivery,
-    DeliveryState,
-    Role,
-    Subscriber,
-    SubscriberKind,
-    utcnow,
-)
+from publisher.models import Delivery, DeliveryState, Role
 
+from ..processes import (
+    Receiver,
+    base_environment,
+    flask,
+    free_port,
+    start,
+    stop,
+    wait_for,
+    webhook_receiver,
+    webhook_subscribers,
+)
 from ..staff import bearer, make_user
 
-ROOT = Path(__file__).resolve().parents[2]
 UPDATES = 50
 SUBSCRIBERS = 4
-SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql")
@@ -50,28 +44,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class Receiver(BaseHTTPRequestHandler):
-    seen: list[str] = []
-    lock = threading.Lock()
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with Receiver.lock:
-            Receiver.seen.append(self.headers["webhook-id"])
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def receiver():
-    Receiver.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with webhook_receiver() as url:
+        yield url
 
 
 @pytest.fixture
@@ -83,50 +59,24 @@ def empty_queue():
     queue.flush()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def environment(app, folder: Path) -> dict[str, str]:
-    folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(
-        HERALD_INSTANCE_DIR=str(folder),  # a "host" of its own: nothing shared on disk
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+    """A "host" of its own (nothing shared on disk), on the shared database and Redis."""
+    return base_environment(
+        app,
+        folder,
         REDIS_URL=os.environ["REDIS_URL"],
         SECRET_KEY="scale-test-secret-key-shared-by-every-host",
-        BASE_URL="http://status.test",
-        CHANNELS_ALLOW_LOOPBACK="1",
-        LOG_LEVEL="WARNING",
     )
-    return env
 
 
-def start(env, name: str, *command: str) -> subprocess.Popen:
-    log = open(Path(env["HERALD_INSTANCE_DIR"]) / f"{name}.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-
-
-def web(env, port: int) -> subprocess.Popen:
+def web(env, port: int):
     from publisher import serve
 
     return start(env, "web", *serve.web_command(port, 1))
 
 
-def worker(env) -> subprocess.Popen:
-    return start(env, "worker", sys.executable, "-m", "flask", "--app", "app", "herald",
-                 "worker", "--workers", "2")  # fmt: skip
-
-
-def wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
+def worker(env):
+    return flask(env, "worker", "--workers", "2")
 
 
 def answers(url: str) -> bool:
@@ -134,20 +84,6 @@ def answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
-
-
-def subscribers(receiver) -> None:
-    db.session.add(Channel(kind=ChannelKind.WEBHOOK, name="webhook subscribers"))
-    db.session.add_all(
-        Subscriber(
-            kind=SubscriberKind.WEBHOOK,
-            target=f"{receiver}/hook/{n}",
-            signing_secret=SECRET,
-            confirmed_at=utcnow(),
-        )
-        for n in range(SUBSCRIBERS)
-    )
-    db.session.commit()
 
 
 def publish(base: str, headers: dict, incident: str, n: int) -> None:
@@ -175,7 +111,7 @@ def sent_count() -> int:
 def test_two_web_processes_and_two_workers_deliver_everything_exactly_once(
     app, make, receiver, empty_queue, tmp_path
 ):
-    subscribers(receiver)
+    webhook_subscribers(receiver, SUBSCRIBERS)
     manager = make_user(Role.INCIDENT_MANAGER)
     headers = bearer(manager)
     db.session.commit()
@@ -202,13 +138,7 @@ def test_two_web_processes_and_two_workers_deliver_everything_exactly_once(
         )
         time.sleep(1)  # a duplicate would arrive now
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
     assert finished, f"{sent_count()} of {expected} sent, {len(Receiver.seen)} received"
     keys = {d.idempotency_key for d in db.session.query(Delivery)}
     repeated = [key for key, count in Counter(Receiver.seen).items() if count > 1]
@@ -229,9 +159,7 @@ def test_both_web_processes_show_the_same_current_state(app, make, tmp_path):
         db.session.commit()  # a change made elsewhere: both must show it on the next request
         second = [requests.get(f"{b}/api/v2/summary.json", timeout=10).json() for b in bases]
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=20)
+        stop(processes)
     assert first[0] == first[1] and second[0] == second[1]
     assert first[0]["status"]["indicator"] == "critical"  # a major outage
     assert second[0]["components"][0]["name"] == "Public API"

@@ -80,6 +80,8 @@ EXPECTED: dict[str, set | str] = {
     "console.request_postmortem_changes": {A, IM},
     "console.comment_postmortem": {A, IM},
     "console.publish_postmortem": RESPONDERS,
+    # Withdrawing it is for incident managers and admins (the approvers), with a reason.
+    "console.unpublish_postmortem": {A, IM},
     "console.postmortem_markdown": STAFF,
     "console.postmortem_print": STAFF,
     "console.add_action": {A, IM},

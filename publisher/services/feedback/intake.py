@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ...config import SUPPORTED_LOCALES
 from ...extensions import db
 from ...models import (
     Component,
@@ -49,6 +50,7 @@ class PublicReport:
     email: str | None = None
     wants_updates: bool = False
     honeypot: str = ""
+    locale: str | None = None  # the language the page was shown in
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Intake:
     component: str | None = None
     region: str | None = None
     incident: str | None = None  # an incident's public id; None leaves it for triage
+    locale: str | None = None  # the language the customer reads
 
 
 def report_affected(incident_public_id: str, affected: bool, report: PublicReport) -> int | None:
@@ -117,6 +120,7 @@ def record_intake(actor: User, intake: Intake) -> FeedbackReport:
         contact=optional_line(intake.contact, field="contact"),
         component_id=_component_id(intake.component, None),
         region=optional_region(intake.region),
+        locale=_locale(intake.locale),
         incident_id=incident.id if incident else None,
         state=TriageState.LINKED if incident else TriageState.NEW,
         created_by_id=actor.id,
@@ -149,6 +153,7 @@ def _public_fields(report: PublicReport, allowed) -> dict:
         "body": clean_text(report.body, limit=MAX_BODY, field="body"),
         "component_id": _component_id(report.component, allowed),
         "region": optional_region(report.region),
+        "locale": _locale(report.locale),
         **_consent(email, report.wants_updates),
     }
 
@@ -173,6 +178,14 @@ def _required_body(value: str | None) -> str:
     if not body:
         raise InvalidInput(_("Write what the customer said."), field="body")
     return body
+
+
+def _locale(value: str | None) -> str | None:
+    if not value:
+        return None
+    if value not in SUPPORTED_LOCALES:
+        raise InvalidInput(_("Choose a language from the list."), field="locale")
+    return value
 
 
 def _via(value: str | None) -> IntakeVia:

@@ -13,13 +13,13 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ...channels import (
     AmbiguousChannelError,
     ChannelError,
+    OutgoingUpdate,
     PermanentChannelError,
     TransientChannelError,
     channel_class,
@@ -38,7 +38,7 @@ from ...models import (
     utcnow,
 )
 from .. import channel_config
-from ..outgoing import base_update
+from ..outgoing import base_update, in_reader_language
 from ..outlets.lengths import measure
 from ..outlets.variants import derive
 from .impact import counted
@@ -170,12 +170,7 @@ class _Adapters:
 
     def email(self):
         if "email" not in self._open:
-            self._open["email"] = channel_class("email")(
-                {},
-                {},
-                allow_loopback=current_app.config.get("CHANNELS_ALLOW_LOOPBACK", False),
-                smtp=current_app.config["SMTP"],
-            )
+            self._open["email"] = channel_class("email")({}, {}, **channel_config.adapter_options())
         return self._open["email"]
 
     def for_channel(self, channel):
@@ -227,7 +222,7 @@ def _send(notice: LoopNotice, report: FeedbackReport, adapters: _Adapters):
     update = replace(update, variants=_with_derived(update, message))
     if report.contact_email:
         adapter = adapters.email()
-        update = replace(update, recipient={"kind": "email", "address": report.contact_email})
+        update = _to_reader(update, report.contact_email, report.locale)
     else:
         adapter = adapters.for_channel(report.channel)
         update = replace(
@@ -236,6 +231,12 @@ def _send(notice: LoopNotice, report: FeedbackReport, adapters: _Adapters):
             variants=_addressed(update.variants, str(report.source), report.contact),
         )
     return adapter.send(adapter.render(update), f"loop-{notice.id}")
+
+
+def _to_reader(update: OutgoingUpdate, address: str, locale: str | None) -> OutgoingUpdate:
+    """The email to one reporter, written in their language as a subscriber's is."""
+    update = replace(update, recipient={"kind": "email", "address": address, "locale": locale})
+    return in_reader_language(update, locale)
 
 
 def _with_derived(update, message: Message) -> dict[str, str]:

@@ -12,11 +12,12 @@ from .actions import (
 from .content import content_hash
 from .documents import edit_postmortem, find_postmortem, get_postmortem, start_postmortem
 from .export import export_markdown
-from .publishing import publish
+from .publishing import UNPUBLISHED, publish, unpublish
 from .reminders import send_due_reminders
 from .review import add_comment, approve, request_changes, submit
 
 __all__ = [
+    "UNPUBLISHED",
     "add_action",
     "add_comment",
     "approve",
@@ -36,4 +37,5 @@ __all__ = [
     "set_status",
     "start_postmortem",
     "submit",
+    "unpublish",
 ]

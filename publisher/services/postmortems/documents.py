@@ -121,7 +121,10 @@ def check_state(postmortem: Postmortem, allowed, doing: str) -> None:
 
 
 def record(
-    postmortem: Postmortem, actor: User | None, action: ReviewAction, comment: str | None = None
+    postmortem: Postmortem,
+    actor: User | None,
+    action: ReviewAction | str,
+    comment: str | None = None,
 ) -> None:
     """Add a step to the review trail and the incident's audit timeline."""
     digest = content_hash(postmortem)

@@ -1,9 +1,13 @@
 """Publishing a postmortem's public version: on the incident page, the JSON (status
-postmortem) and the feeds, and, when the publisher chooses, to subscribers."""
+postmortem) and the feeds, and, when the publisher chooses, to subscribers; and
+withdrawing it from the public side again."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ...extensions import db
 from ...models import (
@@ -17,6 +21,7 @@ from ...models import (
     User,
     utcnow,
 )
+from .. import audit
 from ..composer.common import commit_or_conflict, one_winner
 from ..composer.common import record as record_message_step
 from ..composer.content import incident_url, refresh_variants
@@ -26,9 +31,12 @@ from ..permissions import Can, require
 from ..updates import apply_incident_status
 from .content import content_hash
 from .documents import LOST_RACE, check_state, check_version, record
+from .review import MAX_COMMENT
 
 # The incident statuses after which its postmortem may go public.
 PUBLISHABLE_AFTER = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
+# A review step of postmortems only (updates are never withdrawn), so not a ReviewAction.
+UNPUBLISHED = "unpublished"
 
 
 @one_winner(lost_race=LOST_RACE)
@@ -94,3 +102,74 @@ def _announce(postmortem: Postmortem, actor: User) -> Message:
     db.session.flush()
     record_message_step(message, actor, ReviewAction.CREATED, _("Announces the postmortem."))
     return publish_announcement(message, actor)
+
+
+@one_winner(lost_race=LOST_RACE)
+def unpublish(
+    actor: User, postmortem: Postmortem, *, reason: str, expected_version: int | None = None
+) -> Postmortem:
+    """Withdraw the public version (an incident manager or admin, with a reason): the page,
+    the JSON, the feeds and the update that announced it stop showing it, the incident goes
+    back to resolved, and any approval is voided, so it is published again only after a
+    new review. Posts the outlets already sent stay sent."""
+    require(actor, Can.APPROVE, postmortem.incident)
+    check_version(postmortem, expected_version)
+    if not postmortem.is_published:
+        raise Conflict(_("This postmortem is not published, so there is nothing to withdraw."))
+    reason, now = _withdrawal_reason(reason), utcnow()
+    _withdraw_announcement(postmortem, now)
+    postmortem.published_body = postmortem.published_at = postmortem.public_updated_at = None
+    postmortem.published_by_id = None
+    if postmortem.state in (PostmortemState.APPROVED, PostmortemState.PUBLISHED):
+        postmortem.state = PostmortemState.DRAFT
+        postmortem.approved_by_id = postmortem.approved_hash = None
+    _back_to_resolved(postmortem, actor, now)
+    record(postmortem, actor, UNPUBLISHED, reason)
+    commit_or_conflict(LOST_RACE)
+    return postmortem
+
+
+def _withdrawal_reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput(_("Say why the postmortem is withdrawn."), field="reason")
+    if len(reason) > MAX_COMMENT:
+        raise InvalidInput(
+            _("Keep the reason under %(n)d characters.", n=MAX_COMMENT), field="reason"
+        )
+    return reason
+
+
+def _withdraw_announcement(postmortem: Postmortem, now: datetime) -> None:
+    """Take the update that announced the postmortem (its latest revision) off the page."""
+    if postmortem.announcement_id is None:
+        return
+    message = db.session.get(Message, postmortem.announcement_id)
+    while message is not None and message.superseded_at is not None:
+        message = db.session.scalar(
+            select(Message)
+            .where(Message.revision_of_id == message.id, Message.state == MessageState.PUBLISHED)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+    if message is not None and message.state == MessageState.PUBLISHED:
+        message.superseded_at = now  # hidden like a replaced update; its deliveries stand
+    postmortem.announcement_id = None
+
+
+def _back_to_resolved(postmortem: Postmortem, actor: User, now: datetime) -> None:
+    """The status postmortem says a postmortem is public; without one the incident is resolved
+    again (publishing needs it resolved). An incident reopened since is left as it is."""
+    incident = postmortem.incident
+    if incident.status != IncidentStatus.POSTMORTEM:
+        return
+    apply_incident_status(incident, IncidentStatus.RESOLVED, now)
+    audit.record(
+        actor,
+        "incident.updated",
+        incident,
+        incident=incident,
+        before={"status": IncidentStatus.POSTMORTEM},
+        after={"status": IncidentStatus.RESOLVED},
+        at=now,
+    )

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of /api/v1, written by hand and served at /api/v1/openapi.json.
 
-Operations, parameters and error responses are here; the schemas are in openapi_schemas.py.
+Operations, parameters and error responses are here; the schemas are in openapi_schemas.py,
+the links between operations in openapi_links.py.
 tests/api/test_openapi.py checks it is valid and lists exactly the routes the app has.
 """
 
@@ -13,6 +14,7 @@ from flask import jsonify
 from ..access import public
 from . import blueprint
 from . import openapi_postmortems as postmortem_docs
+from .openapi_links import links
 from .openapi_schemas import JSON, component_schemas, param, ref
 
 ERRORS = {
@@ -50,9 +52,16 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "parameters": parameters(),
             "responses": error_responses(),
-            "schemas": component_schemas() | postmortem_docs.schemas(),
+            "schemas": _closed_bodies(component_schemas() | postmortem_docs.schemas()),
         },
     }
+
+
+def _closed_bodies(schemas: dict[str, Any]) -> dict[str, Any]:
+    """A request body with a field the API does not know is answered 422: the document says so."""
+    for name in {op.body for op in OPERATIONS if op.body}:
+        schemas[name] = schemas[name] | {"additionalProperties": False}
+    return schemas
 
 
 # ---------------------------------------------------------------- paths
@@ -209,7 +218,7 @@ def _operation(op: Op) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": op.op_id,
         "summary": op.summary,
-        "responses": _answer(op.answer, op.op_id in LOCATED) | _errors(op.errors),
+        "responses": _answer(op.answer, op.op_id in LOCATED, links(op.op_id)) | _errors(op.errors),
     }
     if op.body:
         operation["requestBody"] = {
@@ -221,7 +230,7 @@ def _operation(op: Op) -> dict[str, Any]:
     return operation
 
 
-def _answer(answer: str, located: bool) -> dict[str, Any]:
+def _answer(answer: str, located: bool, linked: dict | None = None) -> dict[str, Any]:
     code, _sep, name = answer.partition(" ")
     if not name:
         return {code: {"description": "Done; no content."}}
@@ -232,6 +241,8 @@ def _answer(answer: str, located: bool) -> dict[str, Any]:
     if located:
         response["headers"] = {"Location": {"description": "Where to read it.",
                                             "schema": {"type": "string"}}}  # fmt: skip
+    if linked:
+        response["links"] = linked
     return {code: response}
 
 

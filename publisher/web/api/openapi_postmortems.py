@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...models import ActionPriority, ActionStatus, PostmortemState, ReviewAction
-from .openapi_schemas import _enum, _list, _nullable, _object, _str, _time, ref
+from ...services.postmortems import UNPUBLISHED
+from .openapi_schemas import _enum, _list, _nullable, _object, _str, _text, _time, ref
 
 READ, WRITE = "401 403", "400 401 403 413 422"
 POSTMORTEM, ACTION = "/incidents/{id}/postmortem", "/actions/{action_id}"
@@ -31,6 +32,11 @@ OPERATIONS = (
      "Publish the approved public version (page, feeds, JSON status postmortem); "
      "notify: also announce it through the outlets.",
      "200 Postmortem", WRITE + " 404 409", "PublishPostmortem"),
+    (POSTMORTEM + "/unpublish", "post", "unpublishPostmortem",
+     "Withdraw the public version (incident manager or admin), with a reason: the page, feeds "
+     "and JSON stop showing it, the incident goes back to resolved, and it is published again "
+     "only after a new review.",
+     "200 Postmortem", WRITE + " 404 409", "UnpublishPostmortem"),
     (POSTMORTEM + "/actions", "get", "listPostmortemActions", "The postmortem's actions.",
      "200 FollowUpAction[]", READ + " 404"),
     (POSTMORTEM + "/actions", "post", "addAction", "Add a follow-up action.",
@@ -73,7 +79,7 @@ def schemas() -> dict[str, Any]:
     person = {"oneOf": [ref("Person"), {"type": "null"}]}
     version = {"type": "integer", "minimum": 1}
     action_fields = {
-        "title": _str(300),
+        "title": _text(300),
         "owner_email": {"type": "string", "format": "email"},
         "due_on": {"type": "string", "format": "date"},
         "priority": {"enum": [p.value for p in ActionPriority], "default": "medium"},
@@ -103,7 +109,7 @@ def schemas() -> dict[str, Any]:
         ),
         "PostmortemReviewEntry": _object(
             at=_time(),
-            action=_enum(ReviewAction),
+            action={"enum": [*(a.value for a in ReviewAction), UNPUBLISHED]},
             actor=person,
             comment=_nullable("string"),
             content_hash=_str(),
@@ -135,6 +141,11 @@ def schemas() -> dict[str, Any]:
         ),
         "PublishPostmortem": _object(
             notify={"type": "boolean", "default": False}, expected_version=version, required=[]
+        ),
+        "UnpublishPostmortem": _object(
+            reason=_text(5000),
+            expected_version=version,
+            required=["reason"],
         ),
         "NewAction": _object(**action_fields, required=["title", "owner_email", "due_on"]),
         "EditAction": _object(**action_fields, expected_version=version, required=[]),

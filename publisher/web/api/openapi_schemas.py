@@ -109,14 +109,14 @@ def request_schemas() -> dict[str, Any]:
     return {
         "ComponentChange": _object(id=_str(), status=_enum(ComponentStatus)),
         "DeclareIncident": _object(
-            name=_str(300),
+            name=_text(300),
             impact=new_impact,
             components=_list("ComponentChange"),
             incident_manager_email={"type": "string", "format": "email"},
             required=["name", "impact", "components"],
         ),
         "UpdateIncident": _object(
-            name=_str(300),
+            name=_text(300),
             status=_enum(IncidentStatus),
             impact=new_impact,
             components=_list("ComponentChange"),
@@ -127,7 +127,7 @@ def request_schemas() -> dict[str, Any]:
         ),
         "UpdateComponent": _object(status=_enum(ComponentStatus)),
         "ScheduleMaintenance": _object(
-            name=_str(300),
+            name=_text(300),
             components={"type": "array", "items": _str()},
             scheduled_for=_time(),
             scheduled_until=_time(),
@@ -142,7 +142,7 @@ def request_schemas() -> dict[str, Any]:
             required=["role", "user_email"],
         ),
         "NewTimelineEntry": _object(
-            body=_str(5000),
+            body=_text(5000),
             kind={"enum": _values(TimelineKind), "default": "note"},
             at=_time(),
             required=["body"],
@@ -241,7 +241,8 @@ def message_requests() -> dict[str, Any]:
             template_id={"type": "integer", "description": "Prefill the body from it."},
             translations=_translations(_TRANSLATIONS_IN),
             required=[],
-        ),
+        )
+        | {"anyOf": [{"required": ["incident_status"]}, {"required": ["template_id"]}]},
         "EditMessage": _object(
             expected_version=version,
             body=_str(20_000),
@@ -271,9 +272,9 @@ def message_requests() -> dict[str, Any]:
         "EmergencyPublish": _object(
             reason=_str(2000), expected_version=version, required=["reason"]
         ),
-        "NewTemplate": _object(name=_str(200), incident_status=statuses, body=_str(10_000)),
+        "NewTemplate": _object(name=_text(200), incident_status=statuses, body=_text(10_000)),
         "EditTemplate": _object(
-            name=_str(200), incident_status=statuses, body=_str(10_000), required=[]
+            name=_text(200), incident_status=statuses, body=_text(10_000), required=[]
         ),
     }
 
@@ -335,7 +336,7 @@ def _setting_schema() -> dict[str, Any]:
 
 def channel_requests() -> dict[str, Any]:
     fields = {
-        "name": _str(200),
+        "name": _text(200),
         "enabled": {"type": "boolean", "default": True},
         "audiences": {"type": "array", "items": _enum(Audience), "default": ["public"]},
         "statuses": {"type": "array", "items": {"enum": _statuses()},
@@ -378,6 +379,11 @@ def _object(*, required: list[str] | None = None, **properties: dict) -> dict:
 
 def _str(max_length: int | None = None) -> dict:
     return {"type": "string"} | ({"maxLength": max_length} if max_length else {})
+
+
+def _text(max_length: int) -> dict:
+    """Text a request must not leave empty (blank text is refused too)."""
+    return {"type": "string", "minLength": 1, "maxLength": max_length}
 
 
 def _nullable(kind: str) -> dict:

@@ -120,6 +120,17 @@ def publish_postmortem(id: str):
     return jsonify(postmortem_json(postmortem))
 
 
+@blueprint.post("/incidents/<id>/postmortem/unpublish")
+@allow(STAFF)  # an incident manager (global, or of this incident) or an admin
+def unpublish_postmortem(id: str):
+    postmortem = _postmortem(id, Can.APPROVE)
+    body = p.json_body({"reason", "expected_version"})
+    postmortems.unpublish(
+        acting_user(), postmortem, reason=p.text(body, "reason"), expected_version=_version(body)
+    )
+    return jsonify(postmortem_json(postmortem))
+
+
 # ---------------------------------------------------------------- follow-up actions
 
 

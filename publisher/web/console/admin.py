@@ -10,7 +10,7 @@ from ...services import catalogue, incidents, users
 from ...services.errors import ServiceError
 from ..access import acting_user, allow
 from . import blueprint
-from .forms import ComponentForm, EditUserForm, GroupForm, NewUserForm
+from .forms import ComponentForm, EditUserForm, GroupForm, NewUserForm, options
 from .helpers import flash_errors, form_failed, refused
 
 
@@ -119,7 +119,7 @@ def _component_form(formdata=True, obj=None) -> ComponentForm:
         form = ComponentForm(obj=obj, group=obj.group_id or 0)
     else:
         form = ComponentForm() if formdata else ComponentForm(formdata=None)
-    form.group.choices = [(0, _("No group"))] + [(g.id, g.name) for g in catalogue.groups()]
+    form.group.choices = options({0: _("No group")} | {g.id: g.name for g in catalogue.groups()})
     return form
 
 

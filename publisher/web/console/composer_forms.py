@@ -15,6 +15,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -37,16 +38,18 @@ from ...services.markdown import render_markdown
 from ...services.outlets import OUTLET_LABELS, variants
 from ...services.outlets.lengths import Measure, measure
 from ..i18n import LANGUAGE_NAMES
-from .forms import INCIDENT_STATUS_CHOICES, MAINTENANCE_STATUS_CHOICES, STATUS_CHOICES
+from .forms import INCIDENT_STATUS_CHOICES, MAINTENANCE_STATUS_CHOICES, STATUS_CHOICES, options
 
 # The outlets with their own text box; the status page shows the body itself.
 VARIANT_OUTLETS = tuple(outlet for outlet in Outlet if outlet != Outlet.STATUS_PAGE)
-AUDIENCE_CHOICES = [
-    (Audience.PUBLIC.value, _l("Public (status page, feeds, subscribers, social networks)")),
-    (Audience.INTERNAL.value, _l("Internal stakeholders")),
-]
+AUDIENCE_CHOICES = options(
+    {
+        Audience.PUBLIC.value: _l("Public (status page, feeds, subscribers, social networks)"),
+        Audience.INTERNAL.value: _l("Internal stakeholders"),
+    }
+)
 ALL_STATUS_CHOICES = INCIDENT_STATUS_CHOICES + MAINTENANCE_STATUS_CHOICES
-NO_CHANGE = [("", _l("No change"))]
+NO_CHANGE = [SelectChoice("", _l("No change"))]
 PLACEHOLDER_HINT = " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
 
 
@@ -196,7 +199,7 @@ class TemplateForm(FlaskForm):
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=10_000)])
 
 
-def status_choices(incident: Incident) -> list[tuple[str, str]]:
+def status_choices(incident: Incident) -> list[SelectChoice]:
     return MAINTENANCE_STATUS_CHOICES if incident.is_maintenance else INCIDENT_STATUS_CHOICES
 
 
@@ -215,12 +218,12 @@ def with_components(form_class, components: list[Component], **kwargs) -> FlaskF
 
 def new_message_form(incident: Incident, templates: list[MessageTemplate]) -> NewMessageForm:
     form = with_components(NewMessageForm, incident.components)
-    form.incident_status.choices = [("", _l("The template's status (or the current one)"))]
-    form.incident_status.choices += status_choices(incident)
-    allowed = {value for value, _label in status_choices(incident)}
+    keep = SelectChoice("", _l("The template's status (or the current one)"))
+    form.incident_status.choices = [keep, *status_choices(incident)]
+    allowed = {choice.value for choice in status_choices(incident)}
     fitting = [t for t in templates if t.incident_status in allowed]
-    form.template.choices = [(0, _l("No template: a blank update"))]
-    form.template.choices += [(t.id, t.name) for t in fitting]
+    blank = SelectChoice(0, _l("No template: a blank update"))
+    form.template.choices = [blank, *(SelectChoice(t.id, t.name) for t in fitting)]
     return form
 
 

@@ -4,7 +4,9 @@ view of one incident, its digest settings, digest targets and erasing personal d
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from ...models import Role, TriageState
 from ...services import catalogue, incidents
@@ -13,8 +15,11 @@ from ...services.feedback import forwarding, intake, responder, triage
 from ...services.feedback.text import regions
 from ...services.permissions import RESPONDERS, Can, require
 from ..access import STAFF, acting_user, allow
+from ..i18n import languages
+from ..labels import region_label
 from . import blueprint
 from .feedback_forms import ButtonForm, IntakeForm, SettingsForm, TargetForm, TriageForm
+from .forms import options
 from .helpers import form_failed, refused
 
 TRIAGERS = RESPONDERS | {Role.SUPPORT_AGENT, Role.SOCIAL_LEAD}
@@ -28,6 +33,7 @@ def feedback_intake():
     _intake_choices(form)
     if not form.is_submitted():
         form.incident.data = request.args.get("incident", "")
+        form.locale.data = str(get_locale())  # most often the agent's own language
     elif form.validate():
         try:
             intake.record_intake(acting_user(), _intake(form))
@@ -160,16 +166,17 @@ def feedback_target_remove(target_id: int):
 
 def _intake_choices(form: IntakeForm) -> None:
     form.active = triage.active_incidents()
-    none_yet = ("", _("None yet: leave it for triage"))
+    none_yet = SelectChoice("", _("None yet: leave it for triage"))
+    not_known = SelectChoice("", _("Not known"))
     form.incident.choices = [none_yet, *_incident_choices(form.active)]
-    form.component.choices = [("", _("Not known"))] + [
-        (c.public_id, c.name) for c in catalogue.components()
-    ]
-    form.region.choices = [("", _("Not known"))] + [(r, r) for r in regions()]
+    components = {c.public_id: c.name for c in catalogue.components()}
+    form.component.choices = [not_known, *options(components)]
+    form.region.choices = [not_known, *options({r: region_label(r) for r in regions()})]
+    form.locale.choices = options(dict(languages()))
 
 
-def _incident_choices(items) -> list[tuple[str, str]]:
-    return [(i.public_id, i.name) for i in items]
+def _incident_choices(items) -> list[SelectChoice]:
+    return options({i.public_id: i.name for i in items})
 
 
 def _intake(form: IntakeForm) -> intake.Intake:
@@ -184,6 +191,7 @@ def _intake(form: IntakeForm) -> intake.Intake:
         component=form.component.data or None,
         region=form.region.data or None,
         incident=form.incident.data or None,
+        locale=form.locale.data or None,
     )
 
 

@@ -17,21 +17,26 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional
 
 from ...models import IntakeVia
+from .forms import options
 
-VIA_CHOICES = [
-    (IntakeVia.TICKET.value, _l("Ticket")),
-    (IntakeVia.PHONE.value, _l("Phone call")),
-    (IntakeVia.EMAIL.value, _l("Email")),
-    (IntakeVia.SOCIAL.value, _l("Social media")),
-]
-CADENCE_CHOICES = [
-    ("", _l("Only when reports surge")),
-    ("15", _l("Every 15 minutes")),
-    ("30", _l("Every 30 minutes")),
-    ("60", _l("Every hour")),
-    ("120", _l("Every 2 hours")),
-    ("240", _l("Every 4 hours")),
-]
+VIA_CHOICES = options(
+    {
+        IntakeVia.TICKET.value: _l("Ticket"),
+        IntakeVia.PHONE.value: _l("Phone call"),
+        IntakeVia.EMAIL.value: _l("Email"),
+        IntakeVia.SOCIAL.value: _l("Social media"),
+    }
+)
+CADENCE_CHOICES = options(
+    {
+        "": _l("Only when reports surge"),
+        "15": _l("Every 15 minutes"),
+        "30": _l("Every 30 minutes"),
+        "60": _l("Every hour"),
+        "120": _l("Every 2 hours"),
+        "240": _l("Every 4 hours"),
+    }
+)
 
 
 class IntakeForm(FlaskForm):
@@ -45,6 +50,7 @@ class IntakeForm(FlaskForm):
     incident = SelectField(_l("Incident"), choices=[], validate_choice=False)
     email = EmailField(_l("Customer's email address"))
     wants_updates = BooleanField(_l("The customer asked to be told when it is fixed"))
+    locale = SelectField(_l("Language to write to the customer in"), validate_choice=False)
 
 
 class TriageForm(FlaskForm):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -10,6 +12,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -21,20 +24,30 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ...models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus, Role
 from ...services.public import IMPACT_LABELS, INCIDENT_STATUS_LABELS, STATUS_LABELS
 from ...services.roster import ROLE_LABELS
-from ..labels import ACCOUNT_ROLE_LABELS
+from ..labels import ACCOUNT_ROLE_LABELS, TIMELINE_KIND_LABELS
 
-IMPACT_CHOICES = [(i.value, IMPACT_LABELS[i]) for i in Impact if i != Impact.MAINTENANCE]
-STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in ComponentStatus]
-INCIDENT_STATUS_CHOICES = [(s.value, INCIDENT_STATUS_LABELS[s.value]) for s in IncidentStatus]
-MAINTENANCE_STATUS_CHOICES = [(s.value, INCIDENT_STATUS_LABELS[s.value]) for s in MaintenanceStatus]
-ROLE_CHOICES = [(r.value, ACCOUNT_ROLE_LABELS[r]) for r in Role]
-ROSTER_CHOICES = [(r.value, label) for r, label in ROLE_LABELS.items()]
-TIMELINE_KIND_CHOICES = [
-    ("note", _l("Note")),
-    ("key_decision", _l("Key decision")),
-    ("theory", _l("Theory")),
-    ("action", _l("Action")),
-]
+
+def options(labels: Mapping) -> list[SelectChoice]:
+    """Select options from {value: label}, in order (WTForms 3.3 deprecates tuples)."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def selected_label(field: SelectField) -> str:
+    """The label of the option a submitted select field chose ("" when none matches)."""
+    return next((str(c.label) for c in field.iter_choices() if c.selected), "")
+
+
+IMPACT_CHOICES = options({i.value: IMPACT_LABELS[i] for i in Impact if i != Impact.MAINTENANCE})
+STATUS_CHOICES = options({s.value: STATUS_LABELS[s] for s in ComponentStatus})
+INCIDENT_STATUS_CHOICES = options(
+    {s.value: INCIDENT_STATUS_LABELS[s.value] for s in IncidentStatus}
+)
+MAINTENANCE_STATUS_CHOICES = options(
+    {s.value: INCIDENT_STATUS_LABELS[s.value] for s in MaintenanceStatus}
+)
+ROLE_CHOICES = options({r.value: ACCOUNT_ROLE_LABELS[r] for r in Role})
+ROSTER_CHOICES = options({r.value: label for r, label in ROLE_LABELS.items()})
+TIMELINE_KIND_CHOICES = options(TIMELINE_KIND_LABELS)
 
 
 class SignInForm(FlaskForm):

@@ -19,6 +19,7 @@ from .forms import (
     DeclareIncidentForm,
     TimelineEntryForm,
     UpdateIncidentForm,
+    options,
 )
 from .helpers import flash_errors, form_failed
 
@@ -33,7 +34,7 @@ def dashboard():
 @allow(RESPONDERS)
 def declare():
     form = DeclareIncidentForm()
-    form.components.choices = [(c.id, c.name) for c in catalogue.components()]
+    form.components.choices = options({c.id: c.name for c in catalogue.components()})
     if form.validate_on_submit():
         chosen = [c for c in catalogue.components() if c.id in form.components.data]
         try:
@@ -160,7 +161,8 @@ def _attachment(item, extension: str) -> str:
 
 def _assign_form(formdata=True) -> AssignRoleForm:
     form = AssignRoleForm() if formdata else AssignRoleForm(formdata=None)
-    form.user.choices = [(u.id, f"{u.name} ({u.email})") for u in users.all_users() if u.is_enabled]
+    people = {u.id: f"{u.name} ({u.email})" for u in users.all_users() if u.is_enabled}
+    form.user.choices = options(people)
     return form
 
 

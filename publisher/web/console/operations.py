@@ -12,7 +12,13 @@ from ...services.errors import ServiceError
 from ...services.permissions import RESPONDERS
 from ..access import STAFF, acting_user, allow
 from . import blueprint
-from .forms import ComponentStatusForm, MaintenanceForm, MaintenanceStatusForm
+from .forms import (
+    ComponentStatusForm,
+    MaintenanceForm,
+    MaintenanceStatusForm,
+    options,
+    selected_label,
+)
 from .helpers import flash_errors, form_failed
 
 
@@ -38,7 +44,7 @@ def component_status(public_id: str):
             _(
                 "%(name)s is now: %(status)s.",
                 name=component.name,
-                status=dict(form.status.choices)[form.status.data],
+                status=selected_label(form.status),
             ),
             "info",
         )
@@ -51,7 +57,7 @@ def component_status(public_id: str):
 @allow(RESPONDERS)
 def schedule_maintenance():
     form = MaintenanceForm()
-    form.components.choices = [(c.id, c.name) for c in catalogue.components()]
+    form.components.choices = options({c.id: c.name for c in catalogue.components()})
     if form.validate_on_submit():
         chosen = [c for c in catalogue.components() if c.id in form.components.data]
         try:

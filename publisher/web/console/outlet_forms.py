@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...models import Audience, ChannelKind, DeliveryState
 from ...services.errors import ServiceError
-from .forms import INCIDENT_STATUS_CHOICES, MAINTENANCE_STATUS_CHOICES
+from .forms import INCIDENT_STATUS_CHOICES, MAINTENANCE_STATUS_CHOICES, options
 from .helpers import form_failed
 
 SETTING_PREFIX = "setting_"
@@ -66,7 +66,7 @@ class OutletForm(FlaskForm):
     enabled = BooleanField(_l("On: post updates to this outlet"), default=True)
     audiences = CheckboxesField(
         _l("Audiences it posts"),
-        choices=[(a.value, label) for a, label in AUDIENCE_LABELS.items()],
+        choices=options({a.value: label for a, label in AUDIENCE_LABELS.items()}),
         default=[Audience.PUBLIC.value],
     )
     statuses = CheckboxesField(
@@ -150,7 +150,7 @@ def outlet_failed(form: OutletForm, error: ServiceError) -> None:
 class SettleForm(FlaskForm):
     went_out = RadioField(
         _l("Did it go out?"),
-        choices=[("yes", _l("Yes, the post is there")), ("no", _l("No, it did not go out"))],
+        choices=options({"yes": _l("Yes, the post is there"), "no": _l("No, it did not go out")}),
         validators=[InputRequired(message=_l("Say whether it went out."))],
     )
     note = TextAreaField(

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from ...models import ActionPriority, ActionStatus
 from ...services.postmortems.actions import MAX_REASON, MAX_TITLE, MAX_URL
 from ...services.postmortems.content import MAX_BODY
+from ...services.postmortems.review import MAX_COMMENT
 from .composer_forms import (
     ApproveForm,
     CommentForm,
@@ -30,6 +39,11 @@ ACTION_STATUS_LABELS = {
     ActionStatus.DONE: _l("Done"),
     ActionStatus.WONT_DO: _l("Won't do"),
 }
+
+
+def select_choices(labels: dict) -> list[SelectChoice]:
+    """Select options from {value: label}, in order (WTForms 3.3 deprecates tuples)."""
+    return [SelectChoice(str(value), label) for value, label in labels.items()]
 
 
 class PostmortemEditorForm(FlaskForm):
@@ -59,7 +73,7 @@ class ActionForm(FlaskForm):
     due_on = DateField(_l("Due date"), validators=[InputRequired()])
     priority = SelectField(
         _l("Priority"),
-        choices=[(p.value, label) for p, label in PRIORITY_LABELS.items()],
+        choices=select_choices(PRIORITY_LABELS),
         default=ActionPriority.MEDIUM.value,
     )
     tracker_url = StringField(
@@ -69,13 +83,22 @@ class ActionForm(FlaskForm):
 
 class ActionStatusForm(FlaskForm):
     expected_version = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    status = SelectField(
-        _l("Status"), choices=[(s.value, label) for s, label in ACTION_STATUS_LABELS.items()]
-    )
+    status = SelectField(_l("Status"), choices=select_choices(ACTION_STATUS_LABELS))
     reason = TextAreaField(
         _l("Why it will not be done (needed for won't do)"),
         validators=[Optional(), Length(max=MAX_REASON)],
     )
+
+
+class UnpublishPostmortemForm(VersionedForm):
+    step = "unpublish"
+    reason = TextAreaField(
+        _l("Why is it withdrawn? (recorded on the review trail and the incident timeline)"),
+        validators=[DataRequired(), Length(max=MAX_COMMENT)],
+    )
+
+    def arguments(self) -> dict:
+        return {"expected_version": self.expected_version.data, "reason": self.reason.data}
 
 
 # The review steps, as on the composer page (same prefixes, same arguments).

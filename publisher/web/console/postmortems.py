@@ -6,12 +6,14 @@ from collections.abc import Callable
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
 from ...models import (
     FollowUpAction,
     Incident,
     Postmortem,
-    ReviewAction,
+    PostmortemState,
     utcnow,
 )
 from ...services import incidents, postmortems, users
@@ -31,9 +33,12 @@ from .postmortem_forms import (
     ActionForm,
     ActionStatusForm,
     PostmortemEditorForm,
+    UnpublishPostmortemForm,
 )
 
 RIGHTS = (Can.WRITE_POSTMORTEM, Can.APPROVE, Can.PUBLISH_POSTMORTEM)
+# The trail's steps: an update's, and withdrawing, which only a postmortem has.
+TRAIL_LABELS = {**REVIEW_LABELS, postmortems.UNPUBLISHED: _l("withdrew it from the public side")}
 
 
 @blueprint.context_processor
@@ -143,6 +148,40 @@ def publish_postmortem(public_id: str):
     return _act(public_id, Can.PUBLISH_POSTMORTEM, "publish", postmortems.publish, done)
 
 
+@blueprint.route("/incidents/<public_id>/postmortem/unpublish", methods=["GET", "POST"])
+@allow(STAFF)
+def unpublish_postmortem(public_id: str):
+    """Withdraw the public version: a page that says what it does and asks why (no script)."""
+    found = _postmortem(public_id, Can.APPROVE)
+    if not found.is_published:
+        flash(_("This postmortem is not published, so there is nothing to withdraw."), "info")
+        return _back(public_id, "review")
+    form = UnpublishPostmortemForm(prefix=UnpublishPostmortemForm.step)
+    if request.method == "GET":
+        form.expected_version.data = found.version
+        return _confirm_unpublish(found, form)
+    return _unpublish(found, form)
+
+
+def _unpublish(found: Postmortem, form: UnpublishPostmortemForm):
+    public_id, voids = found.incident.public_id, _voids_approval(found)
+    if not form.validate_on_submit():
+        return _confirm_unpublish(found, form), 422
+    try:
+        postmortems.unpublish(acting_user(), found, **form.arguments())
+    except ServiceError as error:
+        form_failed(form, error)
+        if error.field:
+            return _confirm_unpublish(found, form), error.status_code
+        return _back(public_id, "review")
+    withdrawn = _(
+        "Withdrawn: visitors no longer see the postmortem. It is back in draft and is "
+        "published again only after a new review."
+    )
+    flash(withdrawn if voids else _("Withdrawn: visitors no longer see the postmortem."), "info")
+    return _back(public_id, "review")
+
+
 @blueprint.route("/incidents/<public_id>/postmortem.md")
 @allow(STAFF)
 def postmortem_markdown(public_id: str):
@@ -185,9 +224,7 @@ def add_action(public_id: str):
 @blueprint.route("/actions")
 @allow(STAFF)
 def actions():
-    mine = request.args.get("owner") == "me"
-    rows = postmortems.open_actions(owner=acting_user() if mine else None)
-    return render_template("console/actions.html", rows=rows, mine=mine)
+    return _actions_page(mine=request.args.get("owner") == "me")
 
 
 @blueprint.route("/actions/<int:action_id>/edit", methods=["POST"])
@@ -219,22 +256,22 @@ def action_status(action_id: int):
     if not postmortems.may_change_status(acting_user(), action):
         require(acting_user(), Can.WRITE_POSTMORTEM, action.postmortem.incident)  # a 403
     form = ActionStatusForm(prefix=f"status{action.id}")
-    if form.validate_on_submit():
-        try:
-            postmortems.set_status(
-                acting_user(),
-                action,
-                form.status.data,
-                reason=form.reason.data,
-                expected_version=form.expected_version.data,
-            )
-        except ServiceError as error:
-            refused(error)
-        else:
-            flash(_("Action status saved."), "info")
-    else:
-        for message in (*form.status.errors, *form.reason.errors):
-            flash(message, "error")
+    if not form.validate_on_submit():
+        return _status_refused(action, form, 422)
+    try:
+        postmortems.set_status(
+            acting_user(),
+            action,
+            form.status.data,
+            reason=form.reason.data,
+            expected_version=form.expected_version.data,
+        )
+    except ServiceError as error:
+        form_failed(form, error)  # won't do without a reason: asked again beside the field
+        if error.field:
+            return _status_refused(action, form, error.status_code)
+        return _after_status(action)
+    flash(_("Action status saved."), "info")
     return _after_status(action)
 
 
@@ -269,18 +306,54 @@ def _back(public_id: str, anchor: str):
 
 
 def _after_status(action: FollowUpAction):
-    target = request.form.get("next", "")
-    if target == "actions":
+    if _from_actions_list():
         return redirect(
             url_for("console.actions", owner="me" if request.form.get("mine") else None)
         )
     return _back(action.postmortem.incident.public_id, f"action-{action.id}")
 
 
+def _status_refused(action: FollowUpAction, form: ActionStatusForm, status: int):
+    """The page the status was chosen on again, the refusal beside the field it is about."""
+    form.expected_version.data = action.version
+    if _from_actions_list():
+        page = _actions_page(mine=bool(request.form.get("mine")), refused={action.id: form})
+        return page, status
+    return _page(action.postmortem, status_forms={action.id: form}), status
+
+
+def _from_actions_list() -> bool:
+    return request.form.get("next", "") == "actions"
+
+
+def _actions_page(mine: bool, refused: dict | None = None) -> str:
+    """Open actions, each its owner may move along from the list (won't do with a reason)."""
+    rows = postmortems.open_actions(owner=acting_user() if mine else None)
+    forms = {row.action.id: _status_form(row.action) for row in rows}
+    return render_template(
+        "console/actions.html", rows=rows, mine=mine, status_forms=forms | (refused or {})
+    )
+
+
+def _confirm_unpublish(found: Postmortem, form: UnpublishPostmortemForm) -> str:
+    return render_template(
+        "console/postmortem_unpublish.html",
+        incident=found.incident,
+        postmortem=found,
+        form=form,
+        voids_approval=_voids_approval(found),
+    )
+
+
+def _voids_approval(found: Postmortem) -> bool:
+    """Whether withdrawing sends it back to draft (an approval only covers being public)."""
+    return found.state in (PostmortemState.APPROVED, PostmortemState.PUBLISHED)
+
+
 def _action_form(**kwargs) -> ActionForm:
     form = ActionForm(**kwargs)
     form.owner.choices = [
-        (u.id, f"{u.name} ({u.email})") for u in users.all_users() if u.is_enabled
+        SelectChoice(str(u.id), f"{u.name} ({u.email})") for u in users.all_users() if u.is_enabled
     ]
     return form
 
@@ -296,7 +369,9 @@ def _action_arguments(form: ActionForm) -> dict:
     }
 
 
-def _page(found: Postmortem, editor=None, action_form=None, edit_forms=None, **given):
+def _page(
+    found: Postmortem, editor=None, action_form=None, edit_forms=None, status_forms=None, **given
+):
     user, incident = acting_user(), found.incident
     rights = {cap.value: allowed(user, cap, incident) for cap in RIGHTS}
     rights["own"] = user.id in (found.author_id, found.last_editor_id)
@@ -317,9 +392,9 @@ def _page(found: Postmortem, editor=None, action_form=None, edit_forms=None, **g
         rights=rights,
         action_form=action_form or _action_form(formdata=None),
         edit_forms=_edit_forms(found, edit_forms or {}),
-        status_forms={a.id: _status_form(a) for a in found.actions},
+        status_forms={a.id: _status_form(a) for a in found.actions} | (status_forms or {}),
         may_change_status=lambda a: postmortems.may_change_status(user, a),
-        review_label=lambda action: str(REVIEW_LABELS.get(ReviewAction(action), action)),
+        review_label=lambda action: str(TRAIL_LABELS.get(action, action)),
     )
 
 

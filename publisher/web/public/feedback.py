@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, make_response, render_template, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
@@ -105,6 +106,7 @@ def _report(form: ReportForm) -> intake.PublicReport:
         email=form.email.data or None,
         wants_updates=bool(form.wants_updates.data),
         honeypot=form.website.data or "",
+        locale=str(get_locale()),  # the language the page was shown in
     )
 
 
