@@ -108,7 +108,8 @@ def stop(processes: list[subprocess.Popen], timeout: float = 20) -> None:
             process.wait(timeout=10)
 
 
-def wait_for(condition, seconds: float) -> bool:
+def wait_for(condition, seconds: float = 15) -> bool:
+    """Poll `condition` until it holds (True) or `seconds` pass (False)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

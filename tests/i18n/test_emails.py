@@ -30,6 +30,16 @@ def subscribe_and_confirm(client, sink, address: str, headers: dict) -> None:
     assert client.post(path, headers=headers).status_code in (200, 303)
 
 
+def polish_and_english_readers(app, client, sink) -> Channel:
+    """An email channel, with ola@ subscribed from a Polish page and ann@ from an English one."""
+    channel = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    db.session.add(channel)
+    db.session.commit()
+    subscribe_and_confirm(client, sink, "ola@example.com", POLISH)
+    subscribe_and_confirm(app.test_client(), sink, "ann@example.com", ENGLISH)
+    return channel
+
+
 def plain(message) -> str:
     return message.get_body(("plain",)).get_content()
 
@@ -53,11 +63,7 @@ def test_the_confirmation_is_written_in_the_language_of_the_subscribe_page(clien
 
 
 def test_each_subscriber_reads_an_update_in_their_own_language(app, client, make, sink):
-    channel = Channel(kind=ChannelKind.EMAIL, name="subscribers")
-    db.session.add(channel)
-    db.session.commit()
-    subscribe_and_confirm(client, sink, "ola@example.com", POLISH)
-    subscribe_and_confirm(app.test_client(), sink, "ann@example.com", ENGLISH)
+    channel = polish_and_english_readers(app, client, sink)
     comms, im = make_user(Role.COMMS_MANAGER), make_user(Role.INCIDENT_MANAGER)
     incident = make.incident(components=[make.component("API")])
     message = composer.create_draft(comms, incident, incident_status="identified", body="Fixed.")
@@ -80,11 +86,7 @@ def test_each_subscriber_reads_an_update_in_their_own_language(app, client, make
 def test_a_subscriber_reads_the_updates_translation_into_their_language(app, client, make, sink):
     """The approved translation goes to readers of its language; others get the original, and
     a Polish reader of an untranslated update gets the original marked as English."""
-    channel = Channel(kind=ChannelKind.EMAIL, name="subscribers")
-    db.session.add(channel)
-    db.session.commit()
-    subscribe_and_confirm(client, sink, "ola@example.com", POLISH)
-    subscribe_and_confirm(app.test_client(), sink, "ann@example.com", ENGLISH)
+    channel = polish_and_english_readers(app, client, sink)
     comms, im = make_user(Role.COMMS_MANAGER), make_user(Role.INCIDENT_MANAGER)
     incident = make.incident(name="Checkout", components=[make.component("API")])
     for body, translations in (

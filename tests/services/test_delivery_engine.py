@@ -81,6 +81,18 @@ def team(app):
     return {role: make_user(role) for role in (Role.COMMS_MANAGER, Role.INCIDENT_MANAGER)}
 
 
+def email_subscribers(count: int) -> Channel:
+    """An email channel and `count` confirmed subscribers (p0@example.com, ...)."""
+    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    db.session.add(email)
+    db.session.add_all(
+        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
+        for n in range(count)
+    )
+    db.session.commit()
+    return email
+
+
 def publish(team, incident, body="Update", **kwargs):
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
     message = composer.create_draft(
@@ -187,13 +199,7 @@ def test_an_expired_lease_is_retried_only_where_resending_is_safe(app, make, tea
 
 
 def test_two_workers_never_claim_the_same_row(app, make, team, outlets):
-    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
-    db.session.add(email)
-    db.session.add_all(
-        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
-        for n in range(30)
-    )
-    db.session.commit()
+    email = email_subscribers(30)
     message = publish(team, make.incident())
     first = delivery.claim(message.id, email.id, 20, utcnow())
     second = delivery.claim(message.id, email.id, 20, utcnow())
@@ -287,13 +293,7 @@ def test_a_worker_dying_mid_batch_leaves_only_the_row_in_flight_in_doubt(
     becomes unknown; the rows claimed but never started are retried, their attempt not counted."""
     monkeypatch.setattr(FakeEmail, "idempotent", idempotent)
     app.config["DELIVERY_AUTOSTART"] = False
-    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
-    db.session.add(email)
-    db.session.add_all(
-        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
-        for n in range(5)
-    )
-    db.session.commit()
+    email = email_subscribers(5)
     message = publish(team, make.incident())
     outlets.script = [None, None, Killed()]
     with pytest.raises(Killed):
@@ -318,13 +318,7 @@ def test_a_worker_dying_mid_batch_leaves_only_the_row_in_flight_in_doubt(
 
 def test_each_recorded_outcome_moves_the_in_flight_mark_to_the_next_row(app, make, team, outlets):
     """While a batch runs, exactly one row is marked in flight: the one being sent."""
-    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
-    db.session.add(email)
-    db.session.add_all(
-        Subscriber(kind=SubscriberKind.EMAIL, target=f"p{n}@example.com", confirmed_at=utcnow())
-        for n in range(4)
-    )
-    db.session.commit()
+    email = email_subscribers(4)
     message = publish(team, make.incident())
     seen = []
     original = FakeOutlet.send
