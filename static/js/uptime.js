@@ -1,11 +1,16 @@
-// Keyboard access to the uptime bars: each bar is one Tab stop (today); the arrow keys,
-// Home and End move between its days, whose details show on focus. Without JavaScript,
-// today's details are reachable by Tab and every day is read by screen readers as a list.
+// Keyboard access to the uptime bars: each bar is one Tab stop (today's run of days); the
+// arrow keys, Home and End move between its runs of alike days, whose details (dates,
+// uptime, incidents) show on focus. Runs hidden on a narrow screen are skipped. Without
+// JavaScript, today's details are reachable by Tab and screen readers read the bar as a list.
 (function () {
   "use strict";
 
+  function shown(day) {
+    return day.getClientRects().length > 0;
+  }
+
   function move(bar, from, key) {
-    var days = Array.prototype.slice.call(bar.querySelectorAll(".day"));
+    var days = Array.prototype.filter.call(bar.querySelectorAll(".day"), shown);
     var index = days.indexOf(from);
     var target = {
       ArrowLeft: index - 1,

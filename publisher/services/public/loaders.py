@@ -34,7 +34,7 @@ from ...models import (
     Postmortem,
     incident_component,
 )
-from ..uptime import Transition, daily_uptime
+from ..uptime import Transition, component_runs, uptime_window
 from .views import (
     ACTIVE_INCIDENT_STATUSES,
     ACTIVE_MAINTENANCE_STATUSES,
@@ -379,20 +379,17 @@ def _attach_uptime(views: list[ComponentView], now: datetime | None) -> None:
     """Two queries for all components: status changes and incidents in the window."""
     now = now or datetime.now(ZoneInfo("UTC"))
     zone, days = page_zone(), current_app.config["UPTIME_DAYS"]
-    window_start = _local_midnight(now.astimezone(zone).date() - timedelta(days=days - 1), zone)
-    changes = _changes_since(window_start)
-    incidents_by_day = _incidents_by_component_day(window_start, now, zone)
-    for view in views:
-        view.uptime_days = daily_uptime(
+    window = uptime_window(now, days, zone)
+    changes = _changes_since(window.start)
+    incidents = _incidents_by_component_day(window.start, now, zone)
+    for view in (v for v in views if v.showcase):  # only showcased components draw a bar
+        view.uptime_runs = component_runs(
             changes.get(view.id, []),
             view.status,
-            now,
-            days,
-            zone,
+            window,
             since=view.start_date or view.created_at,
+            incidents=incidents.get(view.id),
         )
-        for day in view.uptime_days:
-            day.incidents = incidents_by_day.get((view.id, day.day), [])
 
 
 def _changes_since(start: datetime) -> dict[int, list[Transition]]:
@@ -413,7 +410,7 @@ def _changes_since(start: datetime) -> dict[int, list[Transition]]:
 
 
 def _incidents_by_component_day(start: datetime, now: datetime, zone: ZoneInfo):
-    """{(component id, local day): [(public id, name)]} for incidents in the window."""
+    """{component id: {local day: [(public id, name)]}} for incidents in the window."""
     rows = db.session.execute(
         select(
             incident_component.c.component_id,
@@ -429,12 +426,12 @@ def _incidents_by_component_day(start: datetime, now: datetime, zone: ZoneInfo):
             Incident.started_at <= now,
         )
     ).all()
-    result: dict[tuple[int, date], list[tuple[str, str]]] = defaultdict(list)
+    result: dict[int, dict[date, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
     for component_id, public_id, name, started, resolved in rows:
         day = max(started, start).astimezone(zone).date()
         last = (resolved or now).astimezone(zone).date()
         while day <= last:
-            result[(component_id, day)].append((public_id, name))
+            result[component_id][day].append((public_id, name))
             day += timedelta(days=1)
     return result
 

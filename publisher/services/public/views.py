@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from ...config import SUPPORTED_LOCALES
 from ...models import ComponentStatus, Impact, IncidentKind, MaintenanceStatus
 from ..markdown import render_markdown
-from ..uptime import DayUptime, overall_uptime, worst_status
+from ..uptime import UptimeRun, runs_uptime, worst_status
 
 ACTIVE_INCIDENT_STATUSES = ("investigating", "identified", "monitoring")
 ACTIVE_MAINTENANCE_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
@@ -88,7 +88,8 @@ class ComponentView:
     created_at: datetime
     updated_at: datetime
     start_date: datetime | None
-    uptime_days: list[DayUptime] = field(default_factory=list)
+    # The uptime bar's days, as runs of alike consecutive days (oldest first).
+    uptime_runs: list[UptimeRun] = field(default_factory=list)
 
     @property
     def status_label(self) -> str:
@@ -100,7 +101,11 @@ class ComponentView:
 
     @property
     def uptime_percent(self) -> float | None:
-        return overall_uptime(self.uptime_days)
+        return runs_uptime(self.uptime_runs)
+
+    @property
+    def uptime_day_count(self) -> int:
+        return sum(run.length for run in self.uptime_runs)
 
 
 @dataclass
