@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 
@@ -118,12 +119,17 @@ def holding_receiver(hold):
         held.release.set()
 
 
+def worker_log(env) -> str:
+    return (Path(env["HERALD_INSTANCE_DIR"]) / "worker.log").read_text()[-4000:]
+
+
 def killed_at_the_held_send(env, held: Hold) -> None:
     """Start a worker, let it reach the held send, SIGKILL it there."""
     first = flask(env, "worker", "--workers", "1")
     try:
         run(env, "sweep")
-        assert held.held.wait(60), "the worker never reached the held send"
+        reached = held.held.wait(120)
+        assert reached, "the worker never reached the held send:\n" + worker_log(env)
     finally:
         kill(first)
         held.release.set()
