@@ -2,8 +2,8 @@
 
 PostgreSQL: the app connects through a loopback TCP proxy that the test cuts (the
 shared server keeps running). SQLite: the database file is moved aside and a
-directory put in its place, so opening it fails as an unreadable file would; the
-app opens a fresh connection per checkout (NullPool), and the cut disposes its engine
+directory put in its place, so opening it fails as an unreadable file would (the app
+opens it read-write only, never creating it); the app opens a fresh connection per checkout (NullPool), and the cut disposes its engine
 (which also closes the public fast path's own connection), so nothing reads the
 moved file through a descriptor it already held.
 """
@@ -65,8 +65,11 @@ def database_outage(database_url: str, tmp_path) -> Iterator[Outage]:
         os.rmdir(path)
         os.rename(aside, path)
 
+    # mode=rw: a connection opened between restore()'s two steps fails like the outage,
+    # rather than creating an empty database file that the rename then hides from it.
+    read_write = f"sqlite:///file:{path}?mode=rw&uri=true"
     try:
-        yield Outage(database_url, {"poolclass": NullPool}, cut, restore)
+        yield Outage(read_write, {"poolclass": NullPool}, cut, restore)
     finally:
         if os.path.isdir(path):
             restore()
