@@ -1,5 +1,8 @@
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -44,6 +47,31 @@ def test_the_secret_key_is_generated_once_and_kept_private(tmp_path):
     assert first == second and len(first) >= 40
     mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
     assert mode == 0o600
+
+
+STARTING_TOGETHER = """
+import sys, time
+from pathlib import Path
+from publisher.config import load_config
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+print(load_config({}, Path(sys.argv[1]))["SECRET_KEY"])
+"""
+
+
+def test_processes_starting_together_all_read_the_one_key_that_was_written(tmp_path):
+    """The web server, the worker and a command started at once on a new instance folder
+    (it once failed one of them with FileExistsError, or let it read an empty key)."""
+    start_at = str(time.time() + 3)  # each sleeps until then, so they race
+    racers = [
+        subprocess.Popen([sys.executable, "-c", STARTING_TOGETHER, str(tmp_path), start_at],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]  # fmt: skip
+    outputs = [racer.communicate(timeout=60) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0] * 8, [err for _out, err in outputs]
+    keys = {out.strip() for out, _err in outputs}
+    assert keys == {(tmp_path / "secret_key").read_text().strip()} and len(keys.pop()) >= 40
+    assert os.listdir(tmp_path) == ["secret_key"]  # nothing written aside is left
 
 
 def test_a_secret_key_from_the_environment_wins(tmp_path):

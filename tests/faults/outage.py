@@ -3,9 +3,10 @@
 PostgreSQL: the app connects through a loopback TCP proxy that the test cuts (the
 shared server keeps running). SQLite: the database file is moved aside and a
 directory put in its place, so opening it fails as an unreadable file would (the app
-opens it read-write only, never creating it); the app opens a fresh connection per checkout (NullPool), and the cut disposes its engine
-(which also closes the public fast path's own connection), so nothing reads the
-moved file through a descriptor it already held.
+opens it read-write only, never creating it); the app opens a fresh connection per
+checkout (NullPool), and the cut disposes its engine (which also closes the public
+fast path's own connection), so nothing reads the moved file through a descriptor it
+already held.
 """
 
 from __future__ import annotations
