@@ -198,8 +198,7 @@ def _smtp(environ: Mapping[str, str]) -> dict:
         "security": security,
         "username": environ.get("SMTP_USERNAME") or None,
         "password": environ.get("SMTP_PASSWORD") or None,
-        "sender": sender,
-        "timeout": 20,
+        "sender": sender,  # timeouts: CHANNEL_*_TIMEOUT, added by channel_config
     }
 
 

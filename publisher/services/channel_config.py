@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from ..channels import Channel as ChannelAdapter
 from ..channels import PermanentChannelError, SessionStore, channel_class
+from ..channels.smtp import SmtpTransport
 from ..models import Channel
 from .errors import InvalidInput
 
@@ -66,9 +67,20 @@ def adapter_options() -> dict[str, Any]:
     return {
         "allow_loopback": config.get("CHANNELS_ALLOW_LOOPBACK", False),
         "smtp": config["SMTP"],
-        "timeout": (config["CHANNEL_CONNECT_TIMEOUT"], config["CHANNEL_READ_TIMEOUT"]),
+        "timeout": _timeouts(),
         "sessions": _sessions(),
     }
+
+
+def smtp_transport() -> SmtpTransport:
+    """The mail server for mail Herald sends itself (confirmations, reminders), with the
+    same settings and timeouts as the email outlet; close() it when done."""
+    return SmtpTransport({**current_app.config["SMTP"], "timeout": _timeouts()})
+
+
+def _timeouts() -> tuple[float, float]:
+    config = current_app.config
+    return config["CHANNEL_CONNECT_TIMEOUT"], config["CHANNEL_READ_TIMEOUT"]
 
 
 def _sessions() -> SessionStore:

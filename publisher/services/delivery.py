@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..channels import (
     AmbiguousChannelError,
@@ -102,22 +102,17 @@ def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
 def _send_in_turn(adapter, work: list[Work], claimed_at: datetime) -> int:
     """Send the rows in id order while this worker holds them; returns how many went out.
 
-    The lease is checked (and renewed at half-time) just before each send, so a row is
-    never sent with less than half a lease left; a row the sweeper already took back is
-    someone else's now and is skipped. Each outcome's commit marks the next row in flight.
+    The batch's rows share one lease, checked (and renewed at half-time) just before each
+    send, so a row is never sent with less than half a lease left; once the sweeper has taken
+    the batch back, the rest is someone else's. Each outcome's commit marks the next row in
+    flight (the claim marked the first).
     """
     leases = _Leases(work, claimed_at)
-    marked = work[0].id  # the claim marked the first row
     sent = 0
-    for index, row in enumerate(work):
+    for row, following in zip(work, [*work[1:], None], strict=True):
         if not leases.hold(row.id):
-            continue
-        if row.id != marked:  # the row marked was taken back: mark this one before sending
-            _mark_in_flight(row.id)
-            db.session.commit()
-        following = next((r for r in work[index + 1 :] if r.id in leases.held), None)
+            break
         sent += _deliver_one(adapter, row, following)
-        marked = following.id if following else None
     return sent
 
 
@@ -126,31 +121,34 @@ class _Leases:
 
     def __init__(self, work: list[Work], claimed_at: datetime) -> None:
         self.held = {row.id for row in work}
-        self.renew_at = claimed_at + lease() / 2
+        self.until = claimed_at + lease()  # as claim() wrote it
 
     def hold(self, delivery_id: int) -> bool:
-        if utcnow() >= self.renew_at:
-            self.held = renew_lease(sorted(self.held))
-            self.renew_at = utcnow() + lease() / 2
+        if utcnow() >= self.until - lease() / 2:
+            self.held, self.until = renew_lease(sorted(self.held), self.until)
         return delivery_id in self.held
 
 
-def renew_lease(ids: list[int]) -> set[int]:
-    """Extend the lease of rows this worker still holds; returns the ones it still holds."""
+def renew_lease(ids: list[int], until: datetime) -> tuple[set[int], datetime]:
+    """Extend the lease this worker holds (ending at `until`, not yet past); returns the rows
+    it still holds and their new end. A row whose lease is another one was taken back by the
+    sweeper and maybe claimed by another worker: it is theirs now, never renewed from here."""
     now = utcnow()
+    renewed = now + lease()
     kept = db.session.scalars(
         update(Delivery)
         .where(
             Delivery.id.in_(ids),
             Delivery.state == DeliveryState.SENDING,
+            Delivery.lease_until == until,
             Delivery.lease_until >= now,
         )
-        .values(lease_until=now + lease(), updated_at=now)
+        .values(lease_until=renewed, updated_at=now)
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     ).all()
     db.session.commit()
-    return set(kept)
+    return set(kept), renewed
 
 
 def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[int]:
@@ -249,9 +247,9 @@ def expire_leases(now: datetime) -> int:
     idempotent = _idempotent_channel_ids()
     retry = {"state": DeliveryState.RETRYING, "next_attempt_at": now}
     changes = [
-        (  # claimed but never started: this attempt did not happen
+        (  # claimed (so counted) but never started: this attempt did not happen
             ~Delivery.in_flight,
-            {**retry, "attempts": case((Delivery.attempts > 0, Delivery.attempts - 1), else_=0)},
+            {**retry, "attempts": Delivery.attempts - 1},
         ),
         (Delivery.in_flight & Delivery.channel_id.in_(idempotent), retry),
         (

@@ -66,7 +66,7 @@ def for_delivery(
 ) -> OutgoingUpdate:
     """The base update with what belongs to one delivery: thread, revision, recipient. An
     email is written in the recipient's language, with the update's translation into it; a
-    webhook names the status in it and keeps the original text (like the JSON API)."""
+    webhook keeps the original text and names the status by its code (like the JSON API)."""
     recipient = _recipient(subscriber)
     update = replace(
         base,
@@ -77,12 +77,10 @@ def for_delivery(
     )
     if recipient.get("kind") == "email":
         return in_reader_language(update, recipient.get("locale"))
-    return replace(update, status_label=status_label(update, recipient.get("locale")))
+    return update
 
 
-def status_label(update: OutgoingUpdate, locale: str | None) -> str:
-    if not locale:
-        return update.status_label
+def _status_label(update: OutgoingUpdate, locale: str) -> str:
     with force_locale(locale):
         return str(INCIDENT_STATUS_LABELS.get(update.incident_status, update.status_label))
 
@@ -93,7 +91,7 @@ def in_reader_language(update: OutgoingUpdate, locale: str | None) -> OutgoingUp
     Without a locale, the update as written (the default language)."""
     if not locale:
         return update
-    update = replace(update, status_label=status_label(update, locale))
+    update = replace(update, status_label=_status_label(update, locale))
     translated = update.translations.get(locale)
     if translated:
         return _translated(update, translated)

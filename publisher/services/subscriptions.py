@@ -25,10 +25,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..channels.email import UnsafeHeaderError, check_address, compose
 from ..channels.net import check_url
-from ..channels.smtp import SmtpTransport
 from ..extensions import db
 from ..models import Component, Incident, Subscriber, SubscriberKind, utcnow
 from ..models.subscriber import new_token
+from .channel_config import smtp_transport
 from .errors import InvalidInput, NotFound
 
 CONFIRMATIONS_KEY = "herald_confirmation_mails"
@@ -165,7 +165,7 @@ def send_confirmation(subscriber_id: int) -> bool:
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.kind != SubscriberKind.EMAIL:
         return False
-    transport = SmtpTransport(current_app.config["SMTP"])
+    transport = smtp_transport()
     try:
         with force_locale(subscriber.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             message = confirmation_message(subscriber)

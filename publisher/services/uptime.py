@@ -38,16 +38,13 @@ class Transition:
 
 @dataclass
 class DayUptime:
+    """One day as the bar reads it; `component_runs` joins alike days into runs."""
+
     day: date
     # None for days before the component existed or in the future.
     uptime: float | None
     worst: ComponentStatus = ComponentStatus.OPERATIONAL
-    seconds_by_status: dict[ComponentStatus, float] = field(default_factory=dict)
     incidents: list = field(default_factory=list)
-
-    @property
-    def has_data(self) -> bool:
-        return self.uptime is not None
 
 
 @dataclass(frozen=True)
@@ -112,26 +109,6 @@ def worst_status(statuses) -> ComponentStatus:
     )
 
 
-def daily_uptime(
-    transitions: Sequence[Transition],
-    current: ComponentStatus,
-    now: datetime,
-    days: int,
-    zone: ZoneInfo,
-    since: datetime | None = None,
-    window: UptimeWindow | None = None,
-) -> list[DayUptime]:
-    """Uptime for each of the last `days` local days, oldest first.
-
-    `transitions` are the changes inside the window, in time order; the status
-    before the first one is its from_status (or `current` when there are none).
-    A page passes one `window` for all its components, so the days are computed once.
-    """
-    window = window or uptime_window(now, days, zone)
-    segments = _segments(transitions, current, window.start, window.end)
-    return [_day_at(window, index, segments, since) for index in range(len(window.days))]
-
-
 def component_runs(
     transitions: Sequence[Transition],
     current: ComponentStatus,
@@ -140,11 +117,15 @@ def component_runs(
     incidents: Mapping[date, list] | None = None,
     narrow_days: int = NARROW_DAYS,
 ) -> list[UptimeRun]:
-    """What `uptime_runs` makes of the `daily_uptime` days with their `incidents` attached.
+    """The component's days in the window, oldest first, as runs of alike consecutive days.
 
-    A day can differ from the day before only where the component began, where its
-    status changed, on and after an incident's days, and at the narrow-screen line; only
-    those days are computed, so a component costs its changes, not its 90 days.
+    `transitions` are the changes inside the window, in time order; the status before the
+    first one is its from_status (or `current` when there are none). Most days of most
+    components are alike (fully up, no incident), so a 90-day bar is usually a handful of
+    runs; no run crosses into the last `narrow_days` days. A day can differ from the day
+    before only where the component began, where its status changed, on and after an
+    incident's days, and at the narrow-screen line; only those days are computed, so a
+    component costs its changes, not its 90 days.
     """
     incidents = incidents or {}
     segments = _segments(transitions, current, window.start, window.end)
@@ -157,25 +138,11 @@ def component_runs(
     return _merge(stretches, len(window.days), narrow_days)
 
 
-def overall_uptime(days: Sequence[DayUptime]) -> float | None:
-    known = [d.uptime for d in days if d.uptime is not None]
-    return sum(known) / len(known) if known else None
-
-
 def runs_uptime(runs: Sequence[UptimeRun]) -> float | None:
-    """`overall_uptime` of the days the runs stand for."""
+    """The mean uptime of the days the runs stand for that have data."""
     known = [(r.uptime, r.length) for r in runs if r.uptime is not None]
     days = sum(length for _, length in known)
     return sum(uptime * length for uptime, length in known) / days if known else None
-
-
-def uptime_runs(days: Sequence[DayUptime], narrow_days: int = NARROW_DAYS) -> list[UptimeRun]:
-    """`days` (oldest first) grouped into runs of alike consecutive days.
-
-    Most days of most components are alike (fully up, no incident), so a bar of 90 days
-    is usually a handful of runs. No run crosses into the last `narrow_days` days.
-    """
-    return _merge([(n, 1, day) for n, day in enumerate(days)], len(days), narrow_days)
 
 
 def _merge(stretches, count: int, narrow_days: int) -> list[UptimeRun]:
@@ -257,9 +224,8 @@ def _day_at(window, index, segments, since) -> DayUptime:
 def _day(day, begin, end, segments, first) -> DayUptime:
     """The day [begin, end) from `segments[first:]`, the spans in time order."""
     start, stop, status = segments[first]
-    total = (end - begin).total_seconds()
     if start <= begin and stop >= end:  # most days: one status all day
-        return DayUptime(day, STEADY_UPTIME[status], status, {status: total})
+        return DayUptime(day, STEADY_UPTIME[status], status)
     seconds: dict[ComponentStatus, float] = {}
     for start, stop, status in segments[first:]:
         if start >= end:
@@ -268,9 +234,5 @@ def _day(day, begin, end, segments, first) -> DayUptime:
         if overlap > 0:
             seconds[status] = seconds.get(status, 0.0) + overlap
     down = sum(DOWNTIME_WEIGHT.get(s, 0.0) * secs for s, secs in seconds.items())
-    return DayUptime(
-        day=day,
-        uptime=round(100.0 * (1 - down / total), 2),
-        worst=worst_status(seconds),
-        seconds_by_status=seconds,
-    )
+    total = (end - begin).total_seconds()
+    return DayUptime(day, round(100.0 * (1 - down / total), 2), worst_status(seconds))

@@ -38,4 +38,18 @@
       event.preventDefault();
     }
   });
+
+  // Leaving a bar hands its Tab stop back to today's run, which every screen width shows:
+  // a run left focused could hide when the page narrows (a zoom), taking the stop with it.
+  document.addEventListener("focusout", function (event) {
+    var bar = event.target.closest && event.target.closest(".uptime__bar");
+    if (!bar || bar.contains(event.relatedTarget)) {
+      return;
+    }
+    var days = bar.querySelectorAll(".day");
+    Array.prototype.forEach.call(days, function (day) {
+      day.setAttribute("tabindex", "-1");
+    });
+    days[days.length - 1].setAttribute("tabindex", "0");
+  });
 })();

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 
 import pytest
 from openapi_spec_validator import validate
+
+from publisher.models import Role
+from publisher.web.api.openapi import OPERATIONS
+from publisher.web.api.openapi_links import LINKS
 
 PREFIX = "/api/v1"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -139,13 +142,21 @@ def test_every_link_fills_parameters_and_body_fields_its_target_has(document):
     for source, _answer, name, link in links:
         assert link["operationId"] in operations, (source, name)
         path, target = operations[link["operationId"]]
+        filled = set()
         for parameter in link.get("parameters", {}):
             location, _dot, parameter_name = parameter.partition(".")
-            assert location == "path" and f"{{{parameter_name}}}" in path, (source, name)
+            assert location == "path", (source, name)
+            filled.add(parameter_name)
+        assert filled == set(re.findall(r"\{(\w+)\}", path)), (source, name)  # all, no other
         if "requestBody" in link:
             body = target["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             fields = schemas[body.rsplit("/", 1)[1]]["properties"]
             assert set(link["requestBody"]) <= set(fields), (source, name)
+
+
+def test_every_operation_given_links_is_one_the_document_has():
+    """A misspelt source in openapi_links.LINKS would drop its links without a word."""
+    assert set(LINKS) <= {op.op_id for op in OPERATIONS}
 
 
 def test_every_link_reads_a_field_its_answer_has(document):
@@ -160,17 +171,49 @@ def test_every_link_reads_a_field_its_answer_has(document):
 
 
 def test_a_client_can_follow_the_links_from_declaring_an_incident_to_revising_its_update(
-    document,
+    document, login, api_component
 ):
-    operations = operations_by_id(document)
+    """Each step's path ids and body fields come only from the link and the answer before it."""
+    manager, comms = login(Role.INCIDENT_MANAGER), login(Role.COMMS_MANAGER)
+    steps = [("createMessage", comms, {"incident_status": "identified", "body": "Found it."}),
+             ("submitMessage", comms, {}), ("approveMessage", manager, {}),
+             ("publishMessage", comms, {}), ("reviseMessage", comms, {})]  # fmt: skip
+    by_id = {op.op_id: op for op in OPERATIONS}
+    source, answer, path_ids = "declareIncident", manager.declare(api_component), {}
+    for target, caller, fields in steps:
+        link = link_to(document, source, target)
+        path_ids = {
+            name.removeprefix("path."): followed(expression, answer, path_ids)
+            for name, expression in link.get("parameters", {}).items()
+        }
+        body = followed(link.get("requestBody", {}), answer, path_ids) | fields
+        op = by_id[target]
+        response = caller(op.method.upper(), op.path.format(**path_ids), json=body or None)
+        assert response.status_code in (200, 201), (source, target, response.get_json())
+        source, answer = target, response.get_json()
+    assert answer["state"] == "draft" and answer["revision_of"]
 
-    def leads(source: str, target: str) -> bool:
-        answers = operations[source][1]["responses"].values()
-        return any(target in answer.get("links", {}) for answer in answers)
 
-    steps = ["declareIncident", "createMessage", "submitMessage", "approveMessage",
-             "publishMessage", "reviseMessage"]  # fmt: skip
-    assert all(leads(source, target) for source, target in pairwise(steps))
+def link_to(document, source: str, target: str) -> dict:
+    _path, operation = operations_by_id(document)[source]
+    links = [
+        a["links"][target] for a in operation["responses"].values() if target in a.get("links", {})
+    ]
+    assert links, f"{source} has no link to {target}"
+    return links[0]
+
+
+def followed(value, answer: dict, path_ids: dict):
+    """A link's value with its runtime expressions read from `answer` and the request's path."""
+    if isinstance(value, dict):
+        return {name: followed(item, answer, path_ids) for name, item in value.items()}
+    if isinstance(value, str) and value.startswith("$request.path."):
+        return path_ids[value.removeprefix("$request.path.")]
+    if isinstance(value, str) and value.startswith("$response.body#/"):
+        for part in value.removeprefix("$response.body#/").split("/"):
+            answer = answer[int(part) if part.isdigit() else part]
+        return answer
+    return value
 
 
 def test_every_request_body_says_a_field_it_does_not_name_is_refused(document):

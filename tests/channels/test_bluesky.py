@@ -162,6 +162,20 @@ def test_an_expiry_within_one_adapter_is_refreshed_too(fake):
     assert len(fake.posts) == 2 and signed_in(fake) == (1, 1)
 
 
+def test_an_adapter_refused_after_another_renewed_the_session_takes_the_renewed_one(fake):
+    """Two adapters of one process hold the same session when the PDS stops taking it: the
+    first refreshes it; the second, refused in turn, takes that refreshed session instead of
+    spending the refresh token already used (which would cost a sign-in)."""
+    sessions = SessionStore()
+    first, second = channel(fake.url, sessions=sessions), channel(fake.url, sessions=sessions)
+    post(first, "Investigating")
+    post(second, "Identified")  # resumes the session the first one created
+    fake.expire_access_tokens()
+    post(first, "Monitoring")  # refused once, refreshed, sent
+    post(second, "Resolved")  # refused once, takes the refreshed session, sent
+    assert len(fake.posts) == 4 and signed_in(fake) == (1, 1)
+
+
 def test_an_access_token_about_to_expire_is_refreshed_before_it_is_used(fake):
     sessions = SessionStore()
     fake.access_lifetime = 60  # the token says it expires in a minute

@@ -3,8 +3,9 @@ channel_config.adapter_for to every outlet, and honoured: a loopback server that
 request and then holds it is abandoned while it is still holding it.
 
 The server holds each connection for at most HOLD_LIMIT seconds, well under the defaults
-(10 s for HTTP, 20 s for SMTP), so an outlet that ignored the configured read timeout would
-only return after the server let go, and the test would see that it had."""
+(10 s; 20 s for an SMTP transport built without them), so an outlet that ignored the
+configured read timeout would only return after the server let go, and the test would see
+that it had."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from publisher.channels import (
 )
 from publisher.config import ConfigError, load_config
 from publisher.extensions import db
-from publisher.models import Channel, ChannelKind
-from publisher.services import channel_config
+from publisher.models import Channel, ChannelKind, Subscriber, SubscriberKind
+from publisher.services import channel_config, subscriptions
 
 from .fake_bluesky import APP_PASSWORD, HANDLE
 from .fake_http import sample_update
@@ -102,14 +103,18 @@ def _outlet(app, kind: ChannelKind, server: HoldingServer) -> tuple[Channel, dic
     elif kind == ChannelKind.MASTODON:
         settings, secrets = {"server_url": server.url}, {"access_token": "token"}
     elif kind == ChannelKind.EMAIL:
-        app.config["SMTP"] = {**app.config["SMTP"], "host": "127.0.0.1", "port": server.port,
-                              "security": "none", "username": None}  # fmt: skip
+        _smtp_at(app, server)
         recipient = {"kind": "email", "address": "ada@example.com"}
     channel = Channel(kind=kind, name=str(kind), settings=settings)
     channel_config.store_secrets(channel, secrets)
     db.session.add(channel)
     db.session.commit()
     return channel, {"recipient": recipient, "variants": {kind: "Elevated errors."}}
+
+
+def _smtp_at(app, server: HoldingServer) -> None:
+    app.config["SMTP"] = {**app.config["SMTP"], "host": "127.0.0.1", "port": server.port,
+                          "security": "none", "username": None}  # fmt: skip
 
 
 # What giving up means for each: after sending, it may have been taken (ambiguous); Bluesky
@@ -152,6 +157,21 @@ def test_a_held_request_is_abandoned_after_the_configured_read_timeout(app, kind
     assert isinstance(caught.value, GIVING_UP[kind]), caught.value
     if kind == ChannelKind.EMAIL:
         assert "timed out" in caught.value.message
+
+
+def test_mail_herald_sends_itself_is_abandoned_after_the_configured_read_timeout_too(app):
+    """A confirmation mail (as a postmortem reminder) goes through the email outlet's SMTP
+    settings and timeouts, not a timeout of its own."""
+    app.config.update(CHANNEL_CONNECT_TIMEOUT=2.0, CHANNEL_READ_TIMEOUT=READ_TIMEOUT)
+    subscriber = Subscriber(kind=SubscriberKind.EMAIL, target="ada@example.com")
+    db.session.add(subscriber)
+    db.session.commit()
+    with HoldingServer(b"220 held.test ESMTP\r\n") as server:
+        _smtp_at(app, server)
+        with pytest.raises(TransientChannelError, match="timed out"):
+            subscriptions.send_confirmation(subscriber.id)
+        assert server.let_go == 0  # given up on while the server still held the EHLO
+    assert server.received == 1
 
 
 def test_the_timeouts_default_to_five_and_ten_seconds(tmp_path):

@@ -87,10 +87,13 @@ def _report(item, component, source, count):
 
 def approved(team, incident, public="We are sorry. It was a bad deploy."):
     """A postmortem started and written by the problem manager, approved by the IM."""
-    pm = team["pm"]
-    postmortem = postmortems.start_postmortem(pm, incident)
-    postmortems.edit_postmortem(pm, postmortem, public_body=public)
-    postmortems.submit(pm, postmortem)
+    return rewrite_and_approve(team, postmortems.start_postmortem(team["pm"], incident), public)
+
+
+def rewrite_and_approve(team, postmortem, public):
+    """The problem manager (re)writes the public version; the IM approves it."""
+    postmortems.edit_postmortem(team["pm"], postmortem, public_body=public)
+    postmortems.submit(team["pm"], postmortem)
     postmortems.approve(
         team[Role.INCIDENT_MANAGER], postmortem, expected_hash=postmortems.content_hash(postmortem)
     )

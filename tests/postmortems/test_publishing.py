@@ -23,7 +23,7 @@ from publisher.services.errors import Conflict, InvalidInput
 from publisher.services.permissions import Forbidden
 
 from ..corpus import assert_harmless_html, lines
-from .conftest import approved
+from .conftest import approved, rewrite_and_approve
 
 PUBLIC_TEXT = "We are sorry. A bad deploy broke checkout for 30 minutes."
 INTERNAL_SECRET = "Internal only: Bob's script deleted the index"
@@ -113,7 +113,7 @@ def test_publishing_bumps_the_page_version_but_internal_drafting_does_not(team, 
     postmortem = postmortems.start_postmortem(team["pm"], incident)
     postmortems.edit_postmortem(team["pm"], postmortem, internal_body="Internal words")
     assert page_version() == before
-    postmortem = _approve_again(team, postmortem)
+    postmortem = rewrite_and_approve(team, postmortem, PUBLIC_TEXT)
     postmortems.publish(team["pm"], postmortem)
     assert page_version() > before
 
@@ -203,12 +203,3 @@ def test_hostile_markdown_in_the_public_version_is_harmless_everywhere(
         for entry in parsed.entries:
             html = entry.content[0].value if "content" in entry else entry.description
             assert_harmless_html(html)
-
-
-def _approve_again(team, postmortem):
-    postmortems.edit_postmortem(team["pm"], postmortem, public_body=PUBLIC_TEXT)
-    postmortems.submit(team["pm"], postmortem)
-    postmortems.approve(
-        team[Role.INCIDENT_MANAGER], postmortem, expected_hash=postmortems.content_hash(postmortem)
-    )
-    return postmortem

@@ -17,13 +17,19 @@ from ..staff import make_user
 from .conftest import approved
 
 
-def _publisher(user_id: int, incident_id: int):
+def racer(user_id: int, incident_id: int, act):
+    """A racer that reads the user and the postmortem in its own session, then acts."""
+
     def ready():
         user = db.session.get(User, user_id)
         postmortem = postmortems.get_postmortem(db.session.get(Incident, incident_id))
-        return lambda: postmortems.publish(user, postmortem, notify=True)
+        return lambda: act(user, postmortem)
 
     return ready
+
+
+def _publisher(user_id: int, incident_id: int):
+    return racer(user_id, incident_id, lambda user, pm: postmortems.publish(user, pm, notify=True))
 
 
 def _approver(user_id: int, incident_id: int):
@@ -37,12 +43,11 @@ def _approver(user_id: int, incident_id: int):
 
 
 def _editor(user_id: int, incident_id: int):
-    def ready():
-        user = db.session.get(User, user_id)
-        postmortem = postmortems.get_postmortem(db.session.get(Incident, incident_id))
-        return lambda: postmortems.edit_postmortem(user, postmortem, public_body="Changed")
-
-    return ready
+    return racer(
+        user_id,
+        incident_id,
+        lambda user, pm: postmortems.edit_postmortem(user, pm, public_body="Changed"),
+    )
 
 
 def test_two_people_publishing_at_once_publish_and_announce_once(app, team, incident):

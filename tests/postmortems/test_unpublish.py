@@ -15,21 +15,21 @@ from publisher.models import (
     AuditEvent,
     Channel,
     ChannelKind,
-    Incident,
     IncidentStatus,
+    Message,
     PostmortemState,
     Role,
     RosterRole,
-    User,
 )
-from publisher.services import export, incidents, postmortems, roster, timeline
+from publisher.services import composer, export, incidents, postmortems, roster, timeline
 from publisher.services.errors import Conflict, InvalidInput
 from publisher.services.permissions import Forbidden
 
 from ..services.test_composer_races import WON, race
 from ..staff import bearer, make_user, sign_in
-from .conftest import approved
+from .conftest import approved, rewrite_and_approve
 from .test_publishing import FEEDS, incident_json, page_version, public_outputs
+from .test_races import racer
 
 PUBLIC_TEXT = "We are sorry. A bad deploy broke checkout for 30 minutes."
 REASON = "It names a customer; legal asked us to take it down."
@@ -72,6 +72,34 @@ def test_withdrawing_takes_it_off_the_page_the_json_the_feeds_and_the_export(
         html = entry.content[0].value if "content" in entry else entry.description
         assert "Postmortem" not in html
     assert PUBLIC_TEXT not in exported_text(app, tmp_path / "site")
+
+
+def test_every_update_that_announced_it_is_withdrawn_and_labelled_so(app, client, team, incident):
+    postmortem = published(team, incident, notify=True)
+    comms = team[Role.COMMS_MANAGER]
+    first = db.session.get(Message, postmortem.announcement_id)
+    revision = composer.start_revision(comms, first)  # the announcement, reworded and republished
+    composer.edit_message(comms, revision, body="Our postmortem is out: read it on the page.")
+    composer.submit(comms, revision)
+    composer.approve(
+        team[Role.INCIDENT_MANAGER], revision, expected_hash=composer.content_hash(revision)
+    )
+    composer.publish(comms, revision)
+    rewrite_and_approve(team, postmortem, "Better words.")
+    postmortems.publish(team["pm"], postmortem, notify=True)  # announced a second time
+    texts = ("Our postmortem is out", "We have updated the postmortem of this incident.")
+    page = client.get(f"/incidents/{incident.public_id}").get_data(as_text=True)
+    assert all(text in page for text in texts)
+
+    postmortems.unpublish(team[Role.INCIDENT_MANAGER], postmortem, reason=REASON)
+
+    for name, output in public_outputs(client, incident).items():
+        assert not any(text in output for text in (ANNOUNCED, *texts)), name
+    console = app.test_client()
+    sign_in(console, team[Role.INCIDENT_MANAGER])
+    updates = console.get(f"/console/incidents/{incident.public_id}").get_data(as_text=True)
+    assert updates.count("withdrawn with the postmortem") == 2  # the revision and the second
+    assert updates.count("replaced by a revision") == 1  # the first, replaced before
 
 
 def test_withdrawing_needs_a_reason_and_is_on_the_trail_and_the_timeline(team, incident):
@@ -124,11 +152,7 @@ def test_it_is_public_again_only_after_a_new_review(client, team, incident):
     with pytest.raises(Conflict):
         postmortems.publish(team["pm"], postmortem)
 
-    postmortems.edit_postmortem(team["pm"], postmortem, public_body="Fixed words.")
-    postmortems.submit(team["pm"], postmortem)
-    postmortems.approve(
-        team[Role.ADMIN], postmortem, expected_hash=postmortems.content_hash(postmortem)
-    )
+    rewrite_and_approve(team, postmortem, "Fixed words.")
     postmortems.publish(team["pm"], postmortem)
     page = client.get(f"/incidents/{incident.public_id}").get_data(as_text=True)
     assert "Fixed words." in page and PUBLIC_TEXT not in page
@@ -165,7 +189,7 @@ def test_two_people_withdrawing_at_once_withdraw_once(app, team, incident):
     published(team, incident)
     other = make_user(Role.INCIDENT_MANAGER, "im2@example.com")
     people = [team[Role.INCIDENT_MANAGER].id, other.id]
-    outcomes = race(app, [_withdrawer(person, incident.id) for person in people])
+    outcomes = race(app, [racer(person, incident.id, _withdraw) for person in people])
     assert sorted(kind for kind, _result in outcomes) == ["Conflict", WON]
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "postmortem.unpublished")
@@ -173,20 +197,15 @@ def test_two_people_withdrawing_at_once_withdraw_once(app, team, incident):
     assert len(events) == 1
 
 
-def _withdrawer(user_id: int, incident_id: int):
-    def ready():
-        user = db.session.get(User, user_id)
-        postmortem = postmortems.get_postmortem(db.session.get(Incident, incident_id))
-        return lambda: postmortems.unpublish(user, postmortem, reason=REASON)
-
-    return ready
+def _withdraw(user, postmortem):
+    return postmortems.unpublish(user, postmortem, reason=REASON)
 
 
 # ---------------------------------------------------------------- the console and the API
 
 
 def test_the_console_asks_why_on_a_confirmation_page_then_withdraws(app, team, incident):
-    published(team, incident)
+    published(team, incident, notify=True)
     ian = app.test_client()
     sign_in(ian, team[Role.INCIDENT_MANAGER])
     base = f"/console/incidents/{incident.public_id}/postmortem"
@@ -197,6 +216,7 @@ def test_the_console_asks_why_on_a_confirmation_page_then_withdraws(app, team, i
     assert confirm.status_code == 200
     assert "What withdrawing does" in text and PUBLIC_TEXT in text
     assert "goes back from Postmortem to Resolved" in text
+    assert "The update that announced it is taken off the page." in text
     assert 'name="unpublish-reason"' in text and "<script" not in text.split("<main", 1)[1]
 
     blank = ian.post(base + "/unpublish", data={"unpublish-reason": "  "})

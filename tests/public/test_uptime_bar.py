@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from itertools import groupby, pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -16,11 +16,10 @@ from publisher.models import ComponentStatusChange, utcnow
 from publisher.services.uptime import (
     NARROW_DAYS,
     Transition,
+    UptimeRun,
+    UptimeWindow,
     component_runs,
-    daily_uptime,
-    overall_uptime,
     runs_uptime,
-    uptime_runs,
     uptime_window,
 )
 
@@ -80,10 +79,10 @@ def add_outage(component, began: datetime, hours: float) -> None:
 
 
 def test_alike_days_make_one_run_and_no_run_crosses_the_narrow_screen_line():
-    days = daily_uptime([], S.OPERATIONAL, NOW, 90, ZoneInfo("UTC"))
-    runs = uptime_runs(days)
+    window = uptime_window(NOW, 90, ZoneInfo("UTC"))
+    runs = component_runs([], S.OPERATIONAL, window)
     assert [(r.start, r.length, r.recent) for r in runs] == [(0, 60, False), (60, 30, True)]
-    assert runs[0].first == days[0].day and runs[-1].last == days[-1].day == NOW.date()
+    assert runs[0].first == window.days[0][0] and runs[-1].last == NOW.date()
 
 
 def test_a_day_with_an_incident_or_an_outage_is_a_run_of_its_own():
@@ -103,6 +102,33 @@ def test_a_day_with_an_incident_or_an_outage_is_a_run_of_its_own():
     ]
     assert single[1].worst == S.MAJOR_OUTAGE and single[1].uptime < 100
     assert sum(r.length for r in runs) == 90
+
+
+def each_day_on_its_own(transitions, current, window, since, incidents) -> list[UptimeRun]:
+    """The reference: every day of the window computed alone, as a window of that one day."""
+    return [
+        component_runs(transitions, current, UptimeWindow((day,)), since, incidents)[0]
+        for day in window.days
+    ]
+
+
+def joined(days: list[UptimeRun], narrow_days: int) -> list[UptimeRun]:
+    """Alike neighbouring days joined into runs, none crossing into the last `narrow_days`."""
+    recent_from = len(days) - narrow_days
+
+    def reads(item):
+        n, day = item
+        return day.uptime, day.worst, day.incidents, n >= recent_from
+
+    runs = []
+    for (uptime, worst, incidents, recent), group in groupby(enumerate(days), reads):
+        (start, first), *rest = group
+        last = rest[-1][1] if rest else first
+        length = len(rest) + 1
+        runs.append(
+            UptimeRun(first.first, last.first, start, length, uptime, worst, incidents, recent)
+        )
+    return runs
 
 
 statuses = st.sampled_from(list(S))
@@ -130,15 +156,13 @@ def test_runs_from_the_changes_alone_equal_the_runs_of_every_day(
     window = uptime_window(NOW, days, ZoneInfo(zone))
     start = window.days[0][0]
     incidents = {start + timedelta(n): [("id", f"incident {n}")] for n in incident_days}
-    every_day = daily_uptime(transitions, before, NOW, days, ZoneInfo(zone), since, window)
-    for day in every_day:
-        day.incidents = incidents.get(day.day, [])
-    expected = uptime_runs(every_day, narrow)
+    every_day = each_day_on_its_own(transitions, before, window, since, incidents)
     runs = component_runs(transitions, before, window, since, incidents, narrow)
-    assert runs == expected
-    overall, per_day = runs_uptime(runs), overall_uptime(every_day)
-    assert (overall is None) == (per_day is None)
-    assert overall is None or abs(overall - per_day) < 1e-9
+    assert runs == joined(every_day, narrow)
+    known = [day.uptime for day in every_day if day.uptime is not None]
+    overall = runs_uptime(runs)
+    assert (overall is None) == (not known)
+    assert overall is None or abs(overall - sum(known) / len(known)) < 1e-9
 
 
 # ---------------------------------------------------------------- the page
@@ -204,3 +228,20 @@ def test_the_page_grows_by_under_two_kilobytes_per_quiet_component(client, make)
     make.many_components(100, first_position=1000)
     many = len(client.get("/").data)
     assert (many - few) / 100 < 2000
+
+
+def test_the_page_costs_the_same_queries_for_10_or_50_components_with_outages_and_incidents(
+    client, make, uncached_queries
+):
+    """Each component's changes and incidents come from the page's two uptime queries."""
+
+    def busy(count: int, first_position: int) -> None:
+        for component in make.many_components(count, first_position=first_position):
+            add_outage(component, utcnow() - timedelta(days=3), 2)
+            make.incident(f"Slow {component.name}", components=[component])
+
+    busy(10, 100)
+    few = uncached_queries("/")
+    busy(40, 1000)
+    assert uncached_queries("/") == few
+    assert sum("day--major_outage" in bar for bar in bars(client)) == 50

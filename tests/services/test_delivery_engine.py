@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import event, update
 
 from publisher import channels
 from publisher.channels import (
@@ -270,15 +271,17 @@ def test_a_worker_keeps_its_rows_by_renewing_and_loses_those_the_sweeper_took(
     db.session.add(x)
     first = publish(team, make.incident())
     second = publish(team, make.incident(name="Other"))
-    held = delivery.claim(first.id, x.id, 10, utcnow())
-    lost = delivery.claim(second.id, x.id, 10, utcnow())
-    with time_machine.travel(utcnow() + delivery.lease() / 2, tick=False):
-        assert delivery.renew_lease(held) == set(held)  # renewed in time
-    with time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False):
-        app.config["DELIVERY_AUTOSTART"] = False
+    claimed_at = utcnow()
+    held = delivery.claim(first.id, x.id, 10, claimed_at)
+    lost = delivery.claim(second.id, x.id, 10, claimed_at)
+    until = claimed_at + delivery.lease()
+    with time_machine.travel(claimed_at + delivery.lease() / 2, tick=False):
+        kept, renewed = delivery.renew_lease(held, until)  # renewed in time
+        assert kept == set(held) and renewed > until
+    with time_machine.travel(until + timedelta(seconds=1), tick=False):
         delivery.expire_leases(utcnow())  # the sweeper takes back the row not renewed
-        assert delivery.renew_lease(lost) == set()
-        assert delivery.renew_lease(held) == set(held)
+        assert delivery.renew_lease(lost, until)[0] == set()
+        assert delivery.renew_lease(held, renewed)[0] == set(held)
 
 
 class Killed(BaseException):
@@ -292,7 +295,6 @@ def test_a_worker_dying_mid_batch_leaves_only_the_row_in_flight_in_doubt(
     """Only the row being sent can have reached the outlet: on a non-idempotent outlet it alone
     becomes unknown; the rows claimed but never started are retried, their attempt not counted."""
     monkeypatch.setattr(FakeEmail, "idempotent", idempotent)
-    app.config["DELIVERY_AUTOSTART"] = False
     email = email_subscribers(5)
     message = publish(team, make.incident())
     outlets.script = [None, None, Killed()]
@@ -316,7 +318,9 @@ def test_a_worker_dying_mid_batch_leaves_only_the_row_in_flight_in_doubt(
     assert not any(d.in_flight for d in rows(email))
 
 
-def test_each_recorded_outcome_moves_the_in_flight_mark_to_the_next_row(app, make, team, outlets):
+def test_each_recorded_outcome_moves_the_in_flight_mark_to_the_next_row(
+    app, make, team, outlets, monkeypatch
+):
     """While a batch runs, exactly one row is marked in flight: the one being sent."""
     email = email_subscribers(4)
     message = publish(team, make.incident())
@@ -330,10 +334,70 @@ def test_each_recorded_outcome_moves_the_in_flight_mark_to_the_next_row(app, mak
         seen.append((key, list(marked)))
         return original(self, payload, key)
 
-    FakeEmail.send = send
-    try:
-        delivery.run_batch(message.id, email.id, 10)
-    finally:
-        del FakeEmail.send
+    monkeypatch.setattr(FakeEmail, "send", send)
+    delivery.run_batch(message.id, email.id, 10)
     assert [marked for _key, marked in seen] == [[key] for key, _marked in seen]
     assert len(seen) == 4 and not any(d.in_flight for d in rows(email))
+
+
+def test_the_sweeper_never_turns_a_row_its_worker_just_recorded_back_to_retrying(
+    app, make, team, outlets
+):
+    """The worker records its send between the sweeper's look and its write (its lease had
+    run out): the sweeper writes only where the row is still `sending`, so `sent` stays."""
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    message = publish(team, make.incident())
+    [row_id] = delivery.claim(message.id, x.id, 10, utcnow())
+    recorded = []
+
+    def worker_records_first(conn, cursor, statement, parameters, context, executemany):
+        if recorded or not statement.lstrip().upper().startswith("UPDATE DELIVERY"):
+            return
+        recorded.append(row_id)  # once: the worker's own UPDATE passes through here too
+        with db.engine.begin() as worker:  # the worker's connection, committed first
+            worker.execute(
+                update(Delivery)
+                .where(Delivery.id == row_id)
+                .values(**delivery.sent_values(Receipt(external_id="post-1")), in_flight=False)
+            )
+
+    with time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False):
+        event.listen(db.engine, "before_cursor_execute", worker_records_first)
+        try:
+            taken = delivery.expire_leases(utcnow())
+        finally:
+            event.remove(db.engine, "before_cursor_execute", worker_records_first)
+    [row] = rows(x)
+    assert recorded == [row_id]
+    assert (row.state, row.external_id) == (DeliveryState.SENT, "post-1") and taken == 0
+
+
+def test_a_worker_that_outlived_its_lease_leaves_the_rows_another_worker_claimed(
+    app, make, team, outlets, monkeypatch
+):
+    """A send outlasts the lease; the sweeper takes the batch back and a second worker claims
+    the rest. The first worker's renewal must not take those rows back: each goes out once."""
+    monkeypatch.setattr(FakeEmail, "idempotent", False)
+    email = email_subscribers(3)
+    message = publish(team, make.incident())
+    late = time_machine.travel(utcnow() + delivery.lease() + timedelta(seconds=1), tick=False)
+    second_worker: list[int] = []
+    original = FakeOutlet.send
+
+    def slow_send(self, payload, key):
+        if not second_worker:  # the first send: meanwhile the sweeper, then another worker
+            late.start()
+            delivery.expire_leases(utcnow())
+            second_worker.extend(delivery.claim(message.id, email.id, 10, utcnow()))
+        return original(self, payload, key)
+
+    monkeypatch.setattr(FakeEmail, "send", slow_send)
+    try:
+        result = delivery.run_batch(message.id, email.id, 10)
+    finally:
+        late.stop()
+    ids = [d.id for d in rows(email)]
+    assert second_worker == ids[1:]
+    assert result.sent == 1 and len(outlets.sent) == 1
+    assert [d.state for d in rows(email)] == [DeliveryState.SENT, *[DeliveryState.SENDING] * 2]

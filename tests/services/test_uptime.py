@@ -1,14 +1,31 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from publisher.models import ComponentStatus as S
-from publisher.services.uptime import Transition, daily_uptime, overall_uptime
+from publisher.services.uptime import Transition, component_runs, runs_uptime, uptime_window
 
 UTC_ZONE = ZoneInfo("UTC")
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+class Day(NamedTuple):
+    day: date
+    uptime: float | None
+    worst: S
+
+
+def daily_uptime(transitions, current, now, days, zone, since=None) -> list[Day]:
+    """Each of the last `days` days as the page's runs tell it, oldest first."""
+    runs = component_runs(transitions, current, uptime_window(now, days, zone), since)
+    return [
+        Day(run.first + timedelta(n), run.uptime, run.worst)
+        for run in runs
+        for n in range(run.length)
+    ]
 
 
 def test_a_component_without_changes_is_fully_up_every_day():
@@ -54,8 +71,9 @@ def test_an_outage_still_going_counts_until_now():
 def test_days_before_the_component_existed_have_no_data():
     since = NOW - timedelta(days=3)
     days = daily_uptime([], S.OPERATIONAL, NOW, 10, UTC_ZONE, since=since)
-    assert [d.has_data for d in days] == [False] * 6 + [True] * 4
-    assert overall_uptime(days) == 100.0
+    assert [d.uptime is not None for d in days] == [False] * 6 + [True] * 4
+    runs = component_runs([], S.OPERATIONAL, uptime_window(NOW, 10, UTC_ZONE), since)
+    assert runs_uptime(runs) == 100.0
 
 
 def test_days_follow_the_page_time_zone():

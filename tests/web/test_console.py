@@ -291,3 +291,20 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(app):
 
     stored = db.session.query(ApiToken).one()
     assert stored.token_hash != token and token not in json.dumps(stored.prefix * 2)
+
+
+def test_a_comms_manager_changes_a_component_status_from_the_components_page(app, make):
+    api = make.component("API")
+    client = sign_in(app.test_client(), make_user(Role.COMMS_MANAGER))
+    listed = client.get("/console/components").get_data(as_text=True)
+    assert '<option value="operational" selected>Operational</option>' in listed
+
+    path = f"/console/components/{api.public_id}/status"
+    changed = client.post(path, data={"status": "partial_outage"}, follow_redirects=True)
+    text = changed.get_data(as_text=True)
+    assert "API is now: Partial outage." in text
+    assert '<option value="partial_outage" selected>Partial outage</option>' in text
+    refused = client.post(path, data={"status": "on_fire"}, follow_redirects=True)
+    assert "Not a valid choice." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(api), api.id).status == ComponentStatus.PARTIAL_OUTAGE

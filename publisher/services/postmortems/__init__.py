@@ -12,7 +12,13 @@ from .actions import (
 from .content import content_hash
 from .documents import edit_postmortem, find_postmortem, get_postmortem, start_postmortem
 from .export import export_markdown
-from .publishing import UNPUBLISHED, publish, unpublish
+from .publishing import (
+    UNPUBLISHED,
+    announcements,
+    publish,
+    unpublish,
+    withdrawing_voids_approval,
+)
 from .reminders import send_due_reminders
 from .review import add_comment, approve, request_changes, submit
 
@@ -20,6 +26,7 @@ __all__ = [
     "UNPUBLISHED",
     "add_action",
     "add_comment",
+    "announcements",
     "approve",
     "content_hash",
     "edit_action",
@@ -38,4 +45,5 @@ __all__ = [
     "start_postmortem",
     "submit",
     "unpublish",
+    "withdrawing_voids_approval",
 ]

@@ -109,7 +109,7 @@ def unpublish(
     actor: User, postmortem: Postmortem, *, reason: str, expected_version: int | None = None
 ) -> Postmortem:
     """Withdraw the public version (an incident manager or admin, with a reason): the page,
-    the JSON, the feeds and the update that announced it stop showing it, the incident goes
+    the JSON, the feeds and the updates that announced it stop showing it, the incident goes
     back to resolved, and any approval is voided, so it is published again only after a
     new review. Posts the outlets already sent stay sent."""
     require(actor, Can.APPROVE, postmortem.incident)
@@ -117,10 +117,12 @@ def unpublish(
     if not postmortem.is_published:
         raise Conflict(_("This postmortem is not published, so there is nothing to withdraw."))
     reason, now = _withdrawal_reason(reason), utcnow()
-    _withdraw_announcement(postmortem, now)
+    for message in announcements(postmortem):
+        message.superseded_at = now  # hidden like a replaced update; its deliveries stand
+    postmortem.announcement_id = None
     postmortem.published_body = postmortem.published_at = postmortem.public_updated_at = None
     postmortem.published_by_id = None
-    if postmortem.state in (PostmortemState.APPROVED, PostmortemState.PUBLISHED):
+    if withdrawing_voids_approval(postmortem):
         postmortem.state = PostmortemState.DRAFT
         postmortem.approved_by_id = postmortem.approved_hash = None
     _back_to_resolved(postmortem, actor, now)
@@ -140,21 +142,27 @@ def _withdrawal_reason(reason: str | None) -> str:
     return reason
 
 
-def _withdraw_announcement(postmortem: Postmortem, now: datetime) -> None:
-    """Take the update that announced the postmortem (its latest revision) off the page."""
-    if postmortem.announcement_id is None:
-        return
-    message = db.session.get(Message, postmortem.announcement_id)
-    while message is not None and message.superseded_at is not None:
-        message = db.session.scalar(
+def announcements(postmortem: Postmortem) -> list[Message]:
+    """The updates on the page that say the postmortem is out (status postmortem): each
+    announcement, or its latest revision, however many times it was published."""
+    return list(
+        db.session.scalars(
             select(Message)
-            .where(Message.revision_of_id == message.id, Message.state == MessageState.PUBLISHED)
-            .order_by(Message.id.desc())
-            .limit(1)
+            .where(
+                Message.incident_id == postmortem.incident_id,
+                Message.audience == Audience.PUBLIC,
+                Message.state == MessageState.PUBLISHED,
+                Message.incident_status == IncidentStatus.POSTMORTEM,
+                Message.superseded_at.is_(None),
+            )
+            .order_by(Message.id)
         )
-    if message is not None and message.state == MessageState.PUBLISHED:
-        message.superseded_at = now  # hidden like a replaced update; its deliveries stand
-    postmortem.announcement_id = None
+    )
+
+
+def withdrawing_voids_approval(postmortem: Postmortem) -> bool:
+    """Whether withdrawing sends it back to draft (an approval only covers being public)."""
+    return postmortem.state in (PostmortemState.APPROVED, PostmortemState.PUBLISHED)
 
 
 def _back_to_resolved(postmortem: Postmortem, actor: User, now: datetime) -> None:

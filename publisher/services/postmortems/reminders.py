@@ -20,6 +20,7 @@ from ...channels.email import compose
 from ...channels.smtp import SmtpTransport
 from ...extensions import db
 from ...models import OPEN_ACTION_STATUSES, FollowUpAction, Postmortem, User
+from ..channel_config import smtp_transport
 from .actions import get_action, today
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def send_due_reminders() -> int:
     ids = due_action_ids(today())
     if not ids:
         return 0
-    transport = SmtpTransport(current_app.config["SMTP"])
+    transport = smtp_transport()
     try:
         return sum(1 for action_id in ids if _remind(action_id, transport))
     finally:

@@ -32,11 +32,6 @@ def options(labels: Mapping) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
 
 
-def selected_label(field: SelectField) -> str:
-    """The label of the option a submitted select field chose ("" when none matches)."""
-    return next((str(c.label) for c in field.iter_choices() if c.selected), "")
-
-
 IMPACT_CHOICES = options({i.value: IMPACT_LABELS[i] for i in Impact if i != Impact.MAINTENANCE})
 STATUS_CHOICES = options({s.value: STATUS_LABELS[s] for s in ComponentStatus})
 INCIDENT_STATUS_CHOICES = options(

@@ -10,15 +10,10 @@ from flask_babel import gettext as _
 from ...services import catalogue, incidents, maintenance
 from ...services.errors import ServiceError
 from ...services.permissions import RESPONDERS
+from ...services.public import STATUS_LABELS
 from ..access import STAFF, acting_user, allow
 from . import blueprint
-from .forms import (
-    ComponentStatusForm,
-    MaintenanceForm,
-    MaintenanceStatusForm,
-    options,
-    selected_label,
-)
+from .forms import ComponentStatusForm, MaintenanceForm, MaintenanceStatusForm, options
 from .helpers import flash_errors, form_failed
 
 
@@ -44,7 +39,7 @@ def component_status(public_id: str):
             _(
                 "%(name)s is now: %(status)s.",
                 name=component.name,
-                status=selected_label(form.status),
+                status=STATUS_LABELS[form.status.data],
             ),
             "info",
         )

@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -27,6 +26,7 @@ from .composer_forms import (
     SubmitForm,
     VersionedForm,
 )
+from .forms import options
 
 PRIORITY_LABELS = {
     ActionPriority.HIGH: _l("High"),
@@ -39,11 +39,6 @@ ACTION_STATUS_LABELS = {
     ActionStatus.DONE: _l("Done"),
     ActionStatus.WONT_DO: _l("Won't do"),
 }
-
-
-def select_choices(labels: dict) -> list[SelectChoice]:
-    """Select options from {value: label}, in order (WTForms 3.3 deprecates tuples)."""
-    return [SelectChoice(str(value), label) for value, label in labels.items()]
 
 
 class PostmortemEditorForm(FlaskForm):
@@ -73,7 +68,7 @@ class ActionForm(FlaskForm):
     due_on = DateField(_l("Due date"), validators=[InputRequired()])
     priority = SelectField(
         _l("Priority"),
-        choices=select_choices(PRIORITY_LABELS),
+        choices=options(PRIORITY_LABELS),
         default=ActionPriority.MEDIUM.value,
     )
     tracker_url = StringField(
@@ -83,7 +78,7 @@ class ActionForm(FlaskForm):
 
 class ActionStatusForm(FlaskForm):
     expected_version = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=select_choices(ACTION_STATUS_LABELS))
+    status = SelectField(_l("Status"), choices=options(ACTION_STATUS_LABELS))
     reason = TextAreaField(
         _l("Why it will not be done (needed for won't do)"),
         validators=[Optional(), Length(max=MAX_REASON)],

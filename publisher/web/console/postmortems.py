@@ -7,13 +7,11 @@ from collections.abc import Callable
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice
 
 from ...models import (
     FollowUpAction,
     Incident,
     Postmortem,
-    PostmortemState,
     utcnow,
 )
 from ...services import incidents, postmortems, users
@@ -24,7 +22,7 @@ from ...services.permissions import Can, allowed, require
 from ..access import STAFF, acting_user, allow
 from . import blueprint
 from .composer import REVIEW_LABELS
-from .forms import ConfirmForm
+from .forms import ConfirmForm, options
 from .helpers import form_failed, refused
 from .postmortem_forms import (
     ACTION_STATUS_LABELS,
@@ -164,7 +162,7 @@ def unpublish_postmortem(public_id: str):
 
 
 def _unpublish(found: Postmortem, form: UnpublishPostmortemForm):
-    public_id, voids = found.incident.public_id, _voids_approval(found)
+    public_id, voids = found.incident.public_id, postmortems.withdrawing_voids_approval(found)
     if not form.validate_on_submit():
         return _confirm_unpublish(found, form), 422
     try:
@@ -328,8 +326,9 @@ def _from_actions_list() -> bool:
 
 def _actions_page(mine: bool, refused: dict | None = None) -> str:
     """Open actions, each its owner may move along from the list (won't do with a reason)."""
-    rows = postmortems.open_actions(owner=acting_user() if mine else None)
-    forms = {row.action.id: _status_form(row.action) for row in rows}
+    user = acting_user()
+    rows = postmortems.open_actions(owner=user if mine else None)
+    forms = {r.action.id: _status_form(r.action) for r in rows if r.action.owner_id == user.id}
     return render_template(
         "console/actions.html", rows=rows, mine=mine, status_forms=forms | (refused or {})
     )
@@ -341,20 +340,16 @@ def _confirm_unpublish(found: Postmortem, form: UnpublishPostmortemForm) -> str:
         incident=found.incident,
         postmortem=found,
         form=form,
-        voids_approval=_voids_approval(found),
+        voids_approval=postmortems.withdrawing_voids_approval(found),
+        announcements=postmortems.announcements(found),
     )
-
-
-def _voids_approval(found: Postmortem) -> bool:
-    """Whether withdrawing sends it back to draft (an approval only covers being public)."""
-    return found.state in (PostmortemState.APPROVED, PostmortemState.PUBLISHED)
 
 
 def _action_form(**kwargs) -> ActionForm:
     form = ActionForm(**kwargs)
-    form.owner.choices = [
-        SelectChoice(str(u.id), f"{u.name} ({u.email})") for u in users.all_users() if u.is_enabled
-    ]
+    form.owner.choices = options(
+        {u.id: f"{u.name} ({u.email})" for u in users.all_users() if u.is_enabled}
+    )
     return form
 
 
