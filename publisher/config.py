@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -232,7 +233,20 @@ def _instance_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        _create_once(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def _create_once(path: Path, text: str) -> None:
+    """Write `text` to `path` (mode 0600) unless it exists. It is written aside and linked
+    into place, so processes starting together (web, worker, a command) never see a
+    half-written file and all read the one key that won."""
+    fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.link(aside, path)
+    except FileExistsError:
+        pass  # another process linked its key first
+    finally:
+        os.unlink(aside)
