@@ -62,6 +62,7 @@ class DeliveryState(StrEnum):
     RETRYING = "retrying"
     DEAD = "dead"
     UNKNOWN = "unknown"
+    CANCELLED = "cancelled"  # its update was withdrawn before it was sent
 
 
 class MessageVariant(Base):

@@ -10,6 +10,10 @@ Only one claimed row is ever `in_flight`: the flag moves to the next row in the 
 commit that records the previous row's outcome (and the claim marks the first), so it
 costs no extra commit. After a crash, only that row can have reached a non-idempotent
 outlet; the batch's other rows were never started and are simply retried.
+
+Withdrawing an update cancels its rows not sent yet (`cancel_unsent`): those waiting, and
+those claimed but not in flight. Cancelling takes only rows not in flight and marking takes
+only rows still `sending`, so each row is either sent or cancelled, never both.
 """
 
 from __future__ import annotations
@@ -50,10 +54,10 @@ RETRY_SCHEDULE = (
 )
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 JITTER = 0.2  # ±20% so many failing rows do not retry in lockstep
-THREAD_WAIT = timedelta(seconds=5)
+THREAD_WAIT = timedelta(seconds=5)  # wait for the previous post of a thread to go out
 # Networks forget idempotency keys after a while (Mastodon: about an hour); after this, an
 # ambiguous failure is left for a person even where the channel honours keys.
-IDEMPOTENCY_WINDOW = timedelta(minutes=45)  # wait for the previous post of a thread to go out
+IDEMPOTENCY_WINDOW = timedelta(minutes=45)
 CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
 
 
@@ -105,14 +109,16 @@ def _send_in_turn(adapter, work: list[Work], claimed_at: datetime) -> int:
     The batch's rows share one lease, checked (and renewed at half-time) just before each
     send, so a row is never sent with less than half a lease left; once the sweeper has taken
     the batch back, the rest is someone else's. Each outcome's commit marks the next row in
-    flight (the claim marked the first).
+    flight (the claim marked the first); a row cancelled meanwhile is not marked, and the
+    next one still held is marked instead.
     """
     leases = _Leases(work, claimed_at)
-    sent = 0
-    for row, following in zip(work, [*work[1:], None], strict=True):
-        if not leases.hold(row.id):
-            break
-        sent += _deliver_one(adapter, row, following)
+    sent, row = 0, work[0]
+    while row is not None and leases.hold(row.id):
+        following = leases.after(row)
+        went, marked = _deliver_one(adapter, row, following)
+        sent += went
+        row = following if marked else leases.mark_next(row)
     return sent
 
 
@@ -120,13 +126,34 @@ class _Leases:
     """The claimed rows this worker still holds, renewed at half of each lease."""
 
     def __init__(self, work: list[Work], claimed_at: datetime) -> None:
+        self.work = work
+        self.position = {row.id: n for n, row in enumerate(work)}
         self.held = {row.id for row in work}
         self.until = claimed_at + lease()  # as claim() wrote it
 
     def hold(self, delivery_id: int) -> bool:
         if utcnow() >= self.until - lease() / 2:
-            self.held, self.until = renew_lease(sorted(self.held), self.until)
+            self.renew()
         return delivery_id in self.held
+
+    def renew(self) -> None:
+        self.held, self.until = renew_lease(sorted(self.held), self.until)
+
+    def after(self, row: Work) -> Work | None:
+        """The next row of the batch this worker still holds, as far as it knows."""
+        later = self.work[self.position[row.id] + 1 :]
+        return next((r for r in later if r.id in self.held), None)
+
+    def mark_next(self, row: Work) -> Work | None:
+        """The row after `row` could not be marked (cancelled, or the batch taken back):
+        mark the next one still held, in a commit of its own; None when none is left."""
+        self.renew()
+        following = self.after(row)
+        while following is not None and not _mark_in_flight(following.id):
+            self.held.discard(following.id)  # cancelled since the renewal
+            following = self.after(following)
+        db.session.commit()
+        return following
 
 
 def renew_lease(ids: list[int], until: datetime) -> tuple[set[int], datetime]:
@@ -185,13 +212,38 @@ def claim(message_id: int, channel_id: int, limit: int, now: datetime) -> list[i
     return sorted(claimed)
 
 
-def _mark_in_flight(delivery_id: int) -> None:
-    db.session.execute(
+def _mark_in_flight(delivery_id: int) -> bool:
+    """Mark a claimed row as the one being sent; False when it is no longer `sending`."""
+    marked = db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.SENDING)
         .values(in_flight=True)
         .execution_options(synchronize_session=False)
     )
+    return marked.rowcount == 1
+
+
+def cancel_unsent(message_ids: list[int], reason: str) -> int:
+    """Cancel the rows of these messages not sent yet: waiting ones, and claimed ones no
+    worker has started (not in flight). The caller commits. Returns how many."""
+    if not message_ids:
+        return 0
+    unsent = or_(
+        Delivery.state.in_(CLAIMABLE),
+        and_(Delivery.state == DeliveryState.SENDING, ~Delivery.in_flight),
+    )
+    return db.session.execute(
+        update(Delivery)
+        .where(Delivery.message_id.in_(message_ids), unsent)
+        .values(
+            state=DeliveryState.CANCELLED,
+            lease_until=None,
+            next_attempt_at=None,
+            last_error=reason[:2000],
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def lease() -> timedelta:
@@ -320,33 +372,32 @@ def _prepare(message_id: int, ids: list[int]) -> list[Work]:
     ]
 
 
-def _save(delivery_id: int, values: dict, starting: Work | None = None) -> None:
-    """Record one row's outcome; in the same commit, mark the row that starts next."""
+def _save(delivery_id: int, values: dict, starting: Work | None = None) -> bool:
+    """Record one row's outcome; in the same commit, mark the row that starts next.
+    Returns False when that row could not be marked (it is no longer `sending`)."""
     db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(**values, in_flight=False, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if starting is not None:
-        _mark_in_flight(starting.id)
+    marked = starting is None or _mark_in_flight(starting.id)
     db.session.commit()
+    return marked
 
 
-def _deliver_one(adapter, row: Work, following: Work | None = None) -> bool:
+def _deliver_one(adapter, row: Work, following: Work | None = None) -> tuple[bool, bool]:
+    """Send one row and record it: (whether it went out, whether `following` is marked)."""
     try:
         receipt = adapter.send(adapter.render(row.update), row.key)
     except ChannelError as error:
-        _save(row.id, failure_values(row, error, type(adapter).idempotent), following)
         log.warning("delivery %s to %s failed: %s", row.id, row.kind, error.message)
-        return False
+        return False, _save(row.id, failure_values(row, error, type(adapter).idempotent), following)
     except Exception as error:  # a bug must not lose the row: retry, then dead
         log.exception("delivery %s crashed", row.id)
         crash = TransientChannelError(f"internal error: {error!r}")
-        _save(row.id, failure_values(row, crash), following)
-        return False
-    _save(row.id, sent_values(receipt), following)
-    return True
+        return False, _save(row.id, failure_values(row, crash), following)
+    return True, _save(row.id, sent_values(receipt), following)
 
 
 def _adapter(channel: Channel):

@@ -27,7 +27,7 @@ from ..corpus import lines
 
 A, IM, CM = Role.ADMIN, Role.INCIDENT_MANAGER, Role.COMMS_MANAGER
 NOT_ADMINS = [role for role in Role if role != A]
-COUNTED = ["pending", "sending", "sent", "retrying", "dead", "unknown"]
+COUNTED = ["pending", "sending", "sent", "retrying", "dead", "unknown", "cancelled"]
 TOKEN = "mastodon-token-s3cr3t-value"
 MASTODON = {
     "kind": "mastodon",

@@ -15,13 +15,16 @@ from publisher.models import (
     AuditEvent,
     Channel,
     ChannelKind,
+    Delivery,
+    DeliveryState,
     IncidentStatus,
     Message,
     PostmortemState,
     Role,
     RosterRole,
+    utcnow,
 )
-from publisher.services import composer, export, incidents, postmortems, roster, timeline
+from publisher.services import composer, delivery, export, incidents, postmortems, roster, timeline
 from publisher.services.errors import Conflict, InvalidInput
 from publisher.services.permissions import Forbidden
 
@@ -72,6 +75,28 @@ def test_withdrawing_takes_it_off_the_page_the_json_the_feeds_and_the_export(
         html = entry.content[0].value if "content" in entry else entry.description
         assert "Postmortem" not in html
     assert PUBLIC_TEXT not in exported_text(app, tmp_path / "site")
+
+
+def test_emails_and_posts_of_the_announcement_not_sent_yet_are_cancelled(app, team, incident):
+    """Withdrawn before the fan-out finished: what has not gone out does not go out."""
+    slack = Channel(kind=ChannelKind.SLACK, name="#status")
+    db.session.add(slack)
+    postmortem = published(team, incident, notify=True)
+    announcement = db.session.get(Message, postmortem.announcement_id)
+    [waiting] = db.session.scalars(select(Delivery).filter_by(message_id=announcement.id))
+    assert waiting.state == DeliveryState.PENDING  # the worker has not run (tests)
+
+    postmortems.unpublish(team[Role.INCIDENT_MANAGER], postmortem, reason=REASON)
+
+    db.session.expire_all()
+    cancelled = db.session.get(Delivery, waiting.id)
+    assert cancelled.state == DeliveryState.CANCELLED
+    assert cancelled.last_error == "withdrawn with the postmortem"
+    assert delivery.due_batches(utcnow()) == []
+    console = app.test_client()
+    sign_in(console, team[Role.INCIDENT_MANAGER])
+    page = console.get(f"/console/messages/{announcement.public_id}").get_data(as_text=True)
+    assert '<li class="state-count state-count-cancelled">1 cancelled</li>' in page
 
 
 def test_every_update_that_announced_it_is_withdrawn_and_labelled_so(app, client, team, incident):
@@ -216,7 +241,7 @@ def test_the_console_asks_why_on_a_confirmation_page_then_withdraws(app, team, i
     assert confirm.status_code == 200
     assert "What withdrawing does" in text and PUBLIC_TEXT in text
     assert "goes back from Postmortem to Resolved" in text
-    assert "The update that announced it is taken off the page." in text
+    assert "The update that announced it is taken off the page, and its emails" in text
     assert 'name="unpublish-reason"' in text and "<script" not in text.split("<main", 1)[1]
 
     blank = ian.post(base + "/unpublish", data={"unpublish-reason": "  "})

@@ -401,3 +401,67 @@ def test_a_worker_that_outlived_its_lease_leaves_the_rows_another_worker_claimed
     assert second_worker == ids[1:]
     assert result.sent == 1 and len(outlets.sent) == 1
     assert [d.state for d in rows(email)] == [DeliveryState.SENT, *[DeliveryState.SENDING] * 2]
+
+
+def cancel_during_first_send(monkeypatch, cancel) -> None:
+    """While the batch's first row is being sent, `cancel` runs and commits (as a person
+    withdrawing the update would, in their own request)."""
+    original, done = FakeOutlet.send, []
+
+    def send(self, payload, key):
+        if not done:
+            done.append(cancel())
+            db.session.commit()
+        return original(self, payload, key)
+
+    monkeypatch.setattr(FakeEmail, "send", send)
+
+
+def test_withdrawing_mid_batch_cancels_the_rows_not_started_and_lets_the_one_in_flight_finish(
+    app, make, team, outlets, monkeypatch
+):
+    """Cancelling takes every row not in flight, claimed or waiting; the row being sent is
+    recorded sent; the worker sends none of the cancelled ones, and no row is both."""
+    email = email_subscribers(5)
+    message = publish(team, make.incident())
+    cancel_during_first_send(
+        monkeypatch, lambda: delivery.cancel_unsent([message.id], "withdrawn with the postmortem")
+    )
+    result = delivery.run_batch(message.id, email.id, 3)  # 3 claimed, 2 still waiting
+    S = DeliveryState
+    assert [d.state for d in rows(email)] == [S.SENT, *[S.CANCELLED] * 4]
+    assert result.sent == 1 and len(outlets.sent) == 1
+    assert not any(d.in_flight or d.lease_until for d in rows(email))
+    assert {d.last_error for d in rows(email)[1:]} == {"withdrawn with the postmortem"}
+    assert delivery.due_batches(utcnow()) == []
+    deliver_batch(message.id, email.id)
+    assert len(outlets.sent) == 1
+
+
+def test_a_row_cancelled_mid_batch_is_skipped_and_the_next_one_is_marked_instead(
+    app, make, team, outlets, monkeypatch
+):
+    email = email_subscribers(4)
+    message = publish(team, make.incident())
+    second = rows(email)[1].id
+
+    def cancel_second():
+        return db.session.execute(
+            update(Delivery).where(Delivery.id == second).values(state=DeliveryState.CANCELLED)
+        )
+
+    cancel_during_first_send(monkeypatch, cancel_second)
+    marked = []
+    sending = FakeEmail.send
+
+    def watch(self, payload, key):
+        marked.append(db.session.scalars(db.select(Delivery.id).where(Delivery.in_flight)).all())
+        return sending(self, payload, key)
+
+    monkeypatch.setattr(FakeEmail, "send", watch)
+    result = delivery.run_batch(message.id, email.id, 10)
+    S = DeliveryState
+    ids = [d.id for d in rows(email)]
+    assert [d.state for d in rows(email)] == [S.SENT, S.CANCELLED, S.SENT, S.SENT]
+    assert result.sent == 3 and marked == [[ids[0]], [ids[2]], [ids[3]]]
+    assert not any(d.in_flight for d in rows(email))

@@ -21,7 +21,7 @@ from ...models import (
     User,
     utcnow,
 )
-from .. import audit
+from .. import audit, delivery
 from ..composer.common import commit_or_conflict, one_winner
 from ..composer.common import record as record_message_step
 from ..composer.content import incident_url, refresh_variants
@@ -111,14 +111,17 @@ def unpublish(
     """Withdraw the public version (an incident manager or admin, with a reason): the page,
     the JSON, the feeds and the updates that announced it stop showing it, the incident goes
     back to resolved, and any approval is voided, so it is published again only after a
-    new review. Posts the outlets already sent stay sent."""
+    new review. Emails and posts of the announcements not sent yet are cancelled; those
+    already sent (or being sent) stay sent."""
     require(actor, Can.APPROVE, postmortem.incident)
     check_version(postmortem, expected_version)
     if not postmortem.is_published:
         raise Conflict(_("This postmortem is not published, so there is nothing to withdraw."))
     reason, now = _withdrawal_reason(reason), utcnow()
-    for message in announcements(postmortem):
-        message.superseded_at = now  # hidden like a replaced update; its deliveries stand
+    withdrawn = announcements(postmortem)
+    for message in withdrawn:
+        message.superseded_at = now  # hidden like a replaced update
+    delivery.cancel_unsent([m.id for m in withdrawn], "withdrawn with the postmortem")
     postmortem.announcement_id = None
     postmortem.published_body = postmortem.published_at = postmortem.public_updated_at = None
     postmortem.published_by_id = None

@@ -39,6 +39,7 @@ DELIVERY_STATE_LABELS = {
     DeliveryState.RETRYING: _l("retrying"),
     DeliveryState.DEAD: _l("dead"),
     DeliveryState.UNKNOWN: _l("unknown"),
+    DeliveryState.CANCELLED: _l("cancelled"),
 }
 SECRET_HINT = _l("Leave empty to keep; env:NAME reads it from the environment.")
 
