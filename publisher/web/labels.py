@@ -1,4 +1,5 @@
-"""What people read for values stored in English: account roles, timeline kinds, regions.
+"""What people read for values stored in English: account roles, timeline kinds (feedback
+sources and regions: services/feedback/labels.py, shown through the filters set here).
 
 The stored value never changes with the language; only its label does.
 """
@@ -9,6 +10,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from ..models import Role
+from ..services.feedback.labels import region_label, source_label
 
 ACCOUNT_ROLE_LABELS = {
     Role.ADMIN: _l("admin"),
@@ -24,21 +26,13 @@ TIMELINE_KIND_LABELS = {
     "theory": _l("Theory"),
     "action": _l("Action"),
 }
-# The regions Herald offers when FEEDBACK_REGIONS is not set; names set there are shown as is.
-REGION_LABELS = {
-    "Africa": _l("Africa"),
-    "Asia Pacific": _l("Asia Pacific"),
-    "Europe": _l("Europe"),
-    "Middle East": _l("Middle East"),
-    "North America": _l("North America"),
-    "South America": _l("South America"),
-}
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.filters["timeline_kind"] = timeline_kind
     app.jinja_env.filters["region_label"] = region_label
+    app.jinja_env.filters["source_label"] = source_label
 
 
 def role_label(role: str) -> str:
@@ -49,10 +43,3 @@ def role_label(role: str) -> str:
 def timeline_kind(kind: str) -> str:
     label = TIMELINE_KIND_LABELS.get(kind)
     return str(label) if label is not None else str(kind).replace("_", " ")
-
-
-def region_label(region: str | None) -> str:
-    if not region:
-        return ""
-    label = REGION_LABELS.get(region)
-    return str(label) if label is not None else region

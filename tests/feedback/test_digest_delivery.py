@@ -103,7 +103,7 @@ def test_a_digest_reaches_an_email_target_harmless(make, outlets, sink):
     text = every.get_body(("plain",)).get_content()
     assert f"{len(quotes) + 1} customers report being affected" in text
     # The plain-text part shows the customer's words, not escaped Markdown.
-    assert "“{{7*7}} ${7*7} <b>bold</b>” (status_page, no component)" in text
-    assert "By source: status_page" in text and "\\" not in text
+    assert "“{{7*7}} ${7*7} <b>bold</b>” (Status page, no component)" in text
+    assert "By source: Status page" in text and "\\" not in text
     html = every.get_body(("html",)).get_content()
     assert "{{7*7}} ${7*7} &lt;b&gt;bold&lt;/b&gt;" in html

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
 
 from publisher.extensions import db
 from publisher.models import (
+    FeedbackReport,
     PostmortemState,
     Role,
     RosterRole,
@@ -16,6 +19,17 @@ from publisher.services.permissions import Forbidden
 
 from ..staff import make_user
 from .conftest import approved
+
+
+def test_the_customer_impact_names_sources_and_regions_in_the_writers_language(app, team, incident):
+    """Regions and sources are stored in English; the document is written in Polish here."""
+    for report in db.session.scalars(select(FeedbackReport).filter_by(incident_id=incident.id)):
+        report.region = "Europe"
+    db.session.commit()
+    with force_locale("pl"):
+        text = postmortems.start_postmortem(team["pm"], incident).internal_body
+    assert "Według regionu: Europa 6" in text
+    assert "Strona statusu 3, Wsparcie 2, X 1" in text and "Europe" not in text
 
 
 def test_start_prefills_every_section_from_the_incident(team, incident):
@@ -41,7 +55,7 @@ def test_start_prefills_every_section_from_the_incident(team, incident):
     # Customer impact from the feedback reports, by component and by source.
     assert "Customers who reported being affected: 6" in text
     assert "By component: API 5, not named 1" in text
-    assert "By source: status page 3, support 2, X 1" in text
+    assert "By source: Status page 3, Support 2, X 1" in text
     for heading in ("Root cause", "What went well", "What went wrong", "Actions"):
         assert f"### {heading}" in text
     assert postmortem.state == PostmortemState.DRAFT

@@ -50,6 +50,7 @@ from ..markdown import markdown_to_text, render_markdown
 from ..permissions import Can, require
 from ..public.views import INCIDENT_STATUS_LABELS
 from .impact import counted, customer_impact
+from .labels import region_label, source_label
 from .text import public_webhook_url
 from .triage import mark_forwarded
 
@@ -307,8 +308,8 @@ def _incident_body(incident: Incident, reason: DigestReason, fresh: int) -> tupl
         _("%(n)d asked to be told when it is fixed.", n=impact.want_updates),
         "",
         _breakdown(_("By component"), impact.by_component),
-        _breakdown(_("By source"), impact.by_source),
-        _breakdown(_("By region"), impact.by_region),
+        _breakdown(_("By source"), [(source_label(s), n) for s, n in impact.by_source]),
+        _breakdown(_("By region"), [(region_label(r), n) for r, n in impact.by_region]),
         "",
         _("Latest:"),
         *_quotes(_latest(incident.id)),
@@ -349,7 +350,7 @@ def _quotes(reports: list[FeedbackReport]) -> list[str]:
             text = text[: QUOTE_MAX - 1] + "…"
         where = report.component.name if report.component else _("no component")
         quote = escape_markdown(text) or "-"
-        items.append(f"- “{quote}” ({report.source}, {escape_markdown(where)})")
+        items.append(f"- “{quote}” ({source_label(report.source)}, {escape_markdown(where)})")
     return items or [_("(no comments)")]
 
 

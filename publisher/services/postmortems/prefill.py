@@ -27,18 +27,10 @@ from ...models import (
     utcnow,
 )
 from ..feedback.impact import CustomerImpact, customer_impact
+from ..feedback.labels import region_label, source_label
 from ..public.views import IMPACT_LABELS, INCIDENT_STATUS_LABELS, STATUS_LABELS
 from ..timeline import markdown_lines
 from ..uptime import DOWNTIME_WEIGHT, worst_status
-
-# Feedback sources as the document names them (anything else is shown as stored).
-SOURCE_NAMES = {
-    "status_page": "status page",
-    "support": "support",
-    "x": "X",
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-}
 
 
 @dataclass(frozen=True)
@@ -155,10 +147,11 @@ def _customer_impact(impact: CustomerImpact) -> str:
         return "\n".join(lines)
     lines.append(f"- {_('Customers who reported being affected: %(n)d', n=impact.total)}")
     lines.append(f"- {_('By component')}: {_counts(impact.by_component)}")
-    sources = [(SOURCE_NAMES.get(name, name), n) for name, n in impact.by_source]
+    sources = [(source_label(name), n) for name, n in impact.by_source]
     lines.append(f"- {_('By source')}: {_counts(sources)}")
     if any(name for name, _n in impact.by_region):
-        lines.append(f"- {_('By region')}: {_counts(impact.by_region)}")
+        regions = [(region_label(name), n) for name, n in impact.by_region]
+        lines.append(f"- {_('By region')}: {_counts(regions)}")
     lines.append(f"- {_('Asked to hear back: %(n)d', n=impact.want_updates)}")
     return "\n".join(lines)
 

@@ -12,11 +12,11 @@ from ...models import Role, TriageState
 from ...services import catalogue, incidents
 from ...services.errors import ServiceError
 from ...services.feedback import forwarding, intake, responder, triage
+from ...services.feedback.labels import region_label
 from ...services.feedback.text import regions
 from ...services.permissions import RESPONDERS, Can, require
 from ..access import STAFF, acting_user, allow
 from ..i18n import languages
-from ..labels import region_label
 from . import blueprint
 from .feedback_forms import ButtonForm, IntakeForm, SettingsForm, TargetForm, TriageForm
 from .forms import options
