@@ -58,7 +58,7 @@ def main() -> None:
                 print(f"stopped before {total:,} incidents: over the {args.budget} s budget")
                 break
             add_incidents(total, components)
-            analyze()
+            analyze(args)
             measure_all(app, len(components), total, args)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process: {peak_mb:.0f} MB")
@@ -72,6 +72,11 @@ def parse_args():
     parser.add_argument("--urls", nargs="+", default=URLS, metavar="URL", help="default: all")
     parser.add_argument("--outages", type=int, default=0, help="short outages per component")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the copy of Herald to measure")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="PostgreSQL: measure without fresh statistics, as right after a bulk import",
+    )
     return parser.parse_args()
 
 
@@ -83,19 +88,19 @@ def grow_components(app, args) -> list:
         added = make.many_components(total - len(components), first_position=len(components))
         add_outages(added, args.outages)
         components += added
-        analyze()
+        analyze(args)
         measure_all(app, total, 0, args)
     return components
 
 
-def analyze() -> None:
+def analyze(args) -> None:
     """Fresh planner statistics after bulk inserts, as autovacuum soon gives a live database
-    (without them PostgreSQL may plan a nested loop over every message)."""
+    (--no-analyze measures the plans PostgreSQL makes before it has them)."""
     from sqlalchemy import text
 
     from publisher.extensions import db
 
-    if db.engine.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql" and not args.no_analyze:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
 
