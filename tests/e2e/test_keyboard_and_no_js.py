@@ -124,6 +124,15 @@ def test_each_uptime_bar_is_one_tab_stop_and_arrows_move_between_days(herald, pa
     assert yesterday.get_attribute("tabindex") == "0" and today.get_attribute("tabindex") == "-1"
     page.keyboard.press("Home")
     expect(first_bar.locator(".day").first).to_be_focused()
+    inside = "el => el.contains(document.activeElement)"
+    for _ in range(10):  # Tab past the run's own links (incidents) and out of the bar
+        page.keyboard.press("Tab")
+        if not first_bar.evaluate(inside):
+            break
+    # Leaving the bar hands its stop back to today's run, which a narrow screen shows too.
+    assert not first_bar.evaluate(inside)
+    assert first_bar.locator(".day[tabindex='0']").count() == 1
+    assert today.get_attribute("tabindex") == "0"
 
 
 def test_public_pages_run_their_scripts_under_the_content_security_policy(herald, new_context):
