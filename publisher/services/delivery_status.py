@@ -27,7 +27,8 @@ class ChannelProgress:
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        """The deliveries meant to go out: cancelled ones (a withdrawn update) are not."""
+        return sum(n for state, n in self.counts.items() if state != DeliveryState.CANCELLED)
 
     @property
     def sent(self) -> int:

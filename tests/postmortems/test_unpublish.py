@@ -97,6 +97,7 @@ def test_emails_and_posts_of_the_announcement_not_sent_yet_are_cancelled(app, te
     sign_in(console, team[Role.INCIDENT_MANAGER])
     page = console.get(f"/console/messages/{announcement.public_id}").get_data(as_text=True)
     assert '<li class="state-count state-count-cancelled">1 cancelled</li>' in page
+    assert "0 of 0 sent" in page  # a cancelled row is not one still to go out
 
 
 def test_every_update_that_announced_it_is_withdrawn_and_labelled_so(app, client, team, incident):

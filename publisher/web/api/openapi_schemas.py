@@ -300,7 +300,7 @@ def channel_schemas() -> dict[str, Any]:
         "DeliveryProgress": _object(
             channel=ref("ChannelRef"),
             counts=_object(**{state.value: {"type": "integer"} for state in DeliveryState}),
-            total={"type": "integer"},
+            total={"type": "integer", "description": "deliveries meant to go out (not cancelled)"},
             sent={"type": "integer"},
             percent={"type": "integer", "minimum": 0, "maximum": 100},
             last_error=nullable_text,
