@@ -21,6 +21,13 @@ from publisher.channels import OutgoingUpdate
 
 HANG_LIMIT = 10.0  # a hung request never outlives this (or the server's shutdown)
 
+# Client timeouts (connect, read) for channel tests. On a loaded machine an answer can
+# take over half a second, so only a test that waits out a hang uses the short read
+# timeout, and even that is longer than a slow answer and shorter than any hang (3 s on
+# the X and Bluesky fakes, HANG_LIMIT here); every other test never sees a false hang.
+PATIENT = (2, 10)
+IMPATIENT = (2, 1.5)
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -55,6 +62,11 @@ SERVER_ERROR = Reply(status=500, body="internal error")
 MALFORMED = Reply(body='{"error": "trunc', headers={"Content-Type": "application/json"})
 HANG = Reply(fault="hang")
 CLOSE = Reply(fault="close")
+
+
+def timeout_for(reply: Reply) -> tuple[float, float]:
+    """The client timeout a test of `reply` needs: short only when the receiver hangs."""
+    return IMPATIENT if reply.fault == "hang" else PATIENT
 
 
 def rate_limited(seconds: int = 120) -> Reply:

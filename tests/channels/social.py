@@ -20,7 +20,7 @@ from publisher.services import channel_config, composer
 
 from ..staff import make_user
 from .fake_bluesky import APP_PASSWORD, HANDLE, FakeBluesky
-from .fake_http import sample_update
+from .fake_http import PATIENT, sample_update
 from .fake_x import FakeHTTPServer, FakeX
 
 NETWORKS = ("x", "bluesky")
@@ -34,12 +34,12 @@ X_SECRETS = {
 
 
 def x_channel(url: str, **options: Any) -> XChannel:
-    options = {"allow_loopback": True, "timeout": 0.5, **options}
+    options = {"allow_loopback": True, "timeout": PATIENT, **options}
     return XChannel({"account": "@herald", "api_base_url": url}, X_SECRETS, **options)
 
 
 def bluesky_channel(url: str, password: str = APP_PASSWORD, **options: Any) -> BlueskyChannel:
-    options = {"allow_loopback": True, "timeout": 0.5, **options}
+    options = {"allow_loopback": True, "timeout": PATIENT, **options}
     settings = {"handle": "@" + HANDLE, "service_url": url}
     return BlueskyChannel(settings, {"app_password": password}, **options)
 

@@ -16,6 +16,7 @@ from publisher.channels.bluesky import link_facets
 from publisher.models import Channel, ChannelKind, DeliveryState
 
 from .fake_bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
+from .fake_http import IMPATIENT
 from .social import bluesky_channel as channel
 from .social import post, serving, through_the_engine
 
@@ -220,14 +221,14 @@ def test_a_rate_limit_is_transient_and_waits_until_the_reset(fake):
 def test_no_answer_to_a_post_is_ambiguous(fake):
     fake.fail_next("hang", path=CREATE)
     with pytest.raises(AmbiguousChannelError):
-        post(channel(fake.url, timeout=0.3), "Investigating")
+        post(channel(fake.url, timeout=IMPATIENT), "Investigating")
     assert len(fake.posts) == 1  # the PDS took it: a blind retry would post twice
 
 
 def test_no_answer_to_the_login_is_transient(fake):
     fake.fail_next("hang", path=LOGIN)
     with pytest.raises(TransientChannelError):
-        post(channel(fake.url, timeout=0.3), "Investigating")
+        post(channel(fake.url, timeout=IMPATIENT), "Investigating")
 
 
 @pytest.mark.parametrize("fault", ["malformed", "close"])

@@ -24,12 +24,14 @@ from .fake_http import (
     CLOSE,
     HANG,
     MALFORMED,
+    PATIENT,
     SERVER_ERROR,
     FakeHTTPServer,
     Reply,
     rate_limited,
     redirect,
     sample_update,
+    timeout_for,
 )
 
 # Outside an entity, no &, < or > may reach Slack's mrkdwn parser.
@@ -42,8 +44,8 @@ def receiver():
         yield server
 
 
-def slack(url: str, allow_loopback: bool = True) -> SlackChannel:
-    return SlackChannel({}, {"webhook_url": url}, allow_loopback=allow_loopback, timeout=(1, 0.5))
+def slack(url: str, allow_loopback: bool = True, timeout=PATIENT) -> SlackChannel:
+    return SlackChannel({}, {"webhook_url": url}, allow_loopback=allow_loopback, timeout=timeout)
 
 
 def mrkdwn_texts(data: dict) -> list[str]:
@@ -128,7 +130,7 @@ def test_over_long_text_is_cut_to_slack_limits(receiver):
 )
 def test_slack_failures_are_classified(receiver, reply, error):
     receiver.reply(reply)
-    channel = slack(receiver.url("/services/T0/B0/secret"))
+    channel = slack(receiver.url("/services/T0/B0/secret"), timeout=timeout_for(reply))
     with pytest.raises(error) as raised:
         channel.send(channel.render(sample_update()), "k")
     assert "secret" not in raised.value.message  # the webhook URL is a credential

@@ -36,12 +36,14 @@ from ..staff import make_user
 from .fake_http import (
     CLOSE,
     HANG,
+    PATIENT,
     SERVER_ERROR,
     FakeHTTPServer,
     Reply,
     rate_limited,
     redirect,
     sample_update,
+    timeout_for,
 )
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -69,8 +71,10 @@ def recipient(url: str, secret: str = SECRET) -> dict:
     }
 
 
-def send(url: str, key: str = "msg0001-3-7", allow_loopback: bool = True, **changes):
-    channel = WebhookChannel({}, {}, allow_loopback=allow_loopback, timeout=(1, 0.5))
+def send(
+    url: str, key: str = "msg0001-3-7", allow_loopback: bool = True, timeout=PATIENT, **changes
+):
+    channel = WebhookChannel({}, {}, allow_loopback=allow_loopback, timeout=timeout)
     update = sample_update(recipient=recipient(url), **changes)
     return channel.send(channel.render(update), key)
 
@@ -179,7 +183,7 @@ def test_a_stored_loopback_url_is_refused_at_connect_time(receiver, monkeypatch,
 def test_receiver_failures_are_classified(receiver, reply, error, retry_after):
     receiver.reply(reply)
     with pytest.raises(error) as raised:
-        send(receiver.url("/hook"))
+        send(receiver.url("/hook"), timeout=timeout_for(reply))
     assert getattr(raised.value, "retry_after", None) == retry_after
 
 

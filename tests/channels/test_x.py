@@ -12,6 +12,7 @@ from publisher.channels import (
 from publisher.channels.x import XChannel
 from publisher.models import Channel, ChannelKind, DeliveryState
 
+from .fake_http import IMPATIENT
 from .fake_x import FakeX
 from .social import X_SECRETS, post, serving, through_the_engine
 from .social import x_channel as channel
@@ -76,7 +77,7 @@ def test_a_rate_limit_is_transient_and_waits_until_the_reset(fake):
 def test_no_answer_after_sending_is_ambiguous(fake):
     fake.fail_next("hang")
     with pytest.raises(AmbiguousChannelError):
-        post(channel(fake.url, timeout=0.3), "Investigating")
+        post(channel(fake.url, timeout=IMPATIENT), "Investigating")
     assert len(fake.tweets) == 1  # X took it: a blind retry would have posted twice
 
 
