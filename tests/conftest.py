@@ -120,15 +120,29 @@ class QueryCounter:
 
 
 @pytest.fixture
-def uncached_queries(client, count_queries):
-    """`uncached_queries(path)`: SQL statements a GET of `path` costs with a cold cache."""
+def cold_get(client, count_queries):
+    """`cold_get(path)`: the response to a GET of `path` with a cold cache, and the SQL
+    statements it cost."""
 
-    def measure(path: str) -> int:
+    def get(path: str):
         cache.clear()
         db.session.expire_all()
         with count_queries() as counter:
-            assert client.get(path).status_code == 200
-        return counter.count
+            response = client.get(path)
+        return response, counter.statements
+
+    return get
+
+
+@pytest.fixture
+def uncached_queries(cold_get):
+    """`uncached_queries(path)`: how many SQL statements a GET of `path` costs with a cold
+    cache."""
+
+    def measure(path: str) -> int:
+        response, statements = cold_get(path)
+        assert response.status_code == 200
+        return len(statements)
 
     return measure
 

@@ -137,10 +137,16 @@ def load_incidents(
     ids = (
         [incident.id for incident in incidents]
         if len(incidents) <= INLINE_IDS
-        else query.with_only_columns(Incident.id).scalar_subquery()
+        else _id_subquery(query, limited=limit is not None)
     )
     updates, postmortems = _public_updates(ids), _published_postmortems(ids)
     return [_incident_view(i, updates.get(i.id, []), postmortems.get(i.id)) for i in incidents]
+
+
+def _id_subquery(query: Select, limited: bool):
+    """The ids `query` selects, for `IN (...)`: its order only matters under a LIMIT."""
+    ids = query.with_only_columns(Incident.id)
+    return (ids if limited else ids.order_by(None)).scalar_subquery()
 
 
 def find_incident(public_id: str) -> IncidentView | None:
