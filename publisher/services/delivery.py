@@ -141,8 +141,9 @@ class _Leases:
 
     def after(self, row: Work) -> Work | None:
         """The next row of the batch this worker still holds, as far as it knows."""
-        later = self.work[self.position[row.id] + 1 :]
-        return next((r for r in later if r.id in self.held), None)
+        start = self.position[row.id] + 1  # reads on from there, copying nothing
+        held = (self.work[n] for n in range(start, len(self.work)))
+        return next((r for r in held if r.id in self.held), None)
 
     def mark_next(self, row: Work) -> Work | None:
         """The row after `row` could not be marked (cancelled, or the batch taken back):
