@@ -14,6 +14,7 @@ os.environ.setdefault("HERALD_INSTANCE_DIR", _INSTANCE)
 import pytest  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from publisher import create_app  # noqa: E402
@@ -24,6 +25,15 @@ from publisher.services import users  # noqa: E402
 from publisher.web.public.caching import cache  # noqa: E402
 
 from .factories import Factory  # noqa: E402
+
+# Property tests are judged by what they find, never by time: a loaded machine can pause
+# any example past hypothesis's default 200 ms deadline.
+settings.register_profile("herald", deadline=None)
+settings.load_profile("herald")
+
+# With REDIS_URL set, rate limits count in Redis: a slow answer on a loaded machine must
+# not send the limiter to its per-process fallback (which starts counting from zero).
+PATIENT_REDIS = {"socket_timeout": 10, "socket_connect_timeout": 5}
 
 huey.immediate = True
 # Argon2's production cost makes every account creation ~100 ms; tests need no such cost.
@@ -70,6 +80,7 @@ def app(_schema):
             "PAGE_NAME": "Example Status",
             # Rows stay pending for tests to inspect; engine tests run the jobs themselves.
             "DELIVERY_AUTOSTART": False,
+            **({"RATELIMIT_STORAGE_OPTIONS": PATIENT_REDIS} if os.environ.get("REDIS_URL") else {}),
         }
     )
     app.test_client_class = IsolatedClient

@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeHTTPServer:
-    hang_seconds = 3.0
+    hang_seconds = 12.0  # past any client read timeout a test uses; stop() lets go sooner
     rate_limit_header = "x-rate-limit-reset"
 
     def __init__(self) -> None:

@@ -210,8 +210,8 @@ def test_a_connection_lost_after_the_message_went_out_is_ambiguous(sink):
 
 
 def test_a_timeout_after_the_message_went_out_is_ambiguous(sink):
-    sink.data_delay = 3.0
-    channel = EmailChannel({}, {}, smtp=sink.config(timeout=1.5))
+    sink.data_delay = 12.0
+    channel = EmailChannel({}, {}, smtp=sink.config(timeout=5))
     with pytest.raises(AmbiguousChannelError):
         send(channel, update())
     channel.close()

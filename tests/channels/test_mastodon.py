@@ -107,9 +107,9 @@ def test_the_idempotency_key_is_the_delivery_key_and_a_resend_does_not_double_po
 
 
 def test_a_timeout_after_sending_is_ambiguous_and_a_retry_with_the_key_posts_once(server):
-    fault(server, type="latency", delay_ms=3000)
+    fault(server, type="latency", delay_ms=12000)
     with pytest.raises(AmbiguousChannelError, match="may have been taken"):
-        post(mastodon(server, timeout=(2, 1.5)), "msg0001-1")
+        post(mastodon(server, timeout=(2, 5)), "msg0001-1")
     channel = mastodon(server)
     retried = post(channel, "msg0001-1")
     again = post(channel, "msg0001-1")

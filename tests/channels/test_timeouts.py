@@ -30,8 +30,8 @@ from publisher.services import channel_config, subscriptions
 from .fake_bluesky import APP_PASSWORD, HANDLE
 from .fake_http import sample_update
 
-HOLD_LIMIT = 5.0  # seconds a held connection lasts at most (or until the server stops)
-READ_TIMEOUT = 0.3
+HOLD_LIMIT = 10.0  # seconds a held connection lasts at most (or until the server stops)
+READ_TIMEOUT = 1.5  # long enough for the accept thread to take the connection under load
 
 
 class HoldingServer:

@@ -182,9 +182,10 @@ def browser():
     if not Path(CHROMIUM).exists():
         _missing(f"no chromium at {CHROMIUM}: apt-get install chromium")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _missing("playwright is not installed (make install-dev)")
+    expect.set_options(timeout=15_000)  # as actions wait (browser_context): a loaded machine
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -195,7 +196,7 @@ def browser():
 
 def browser_context(browser, **options):
     context = browser.new_context(**options)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(15_000)  # actions; expect() has its own (browser fixture)
     context.route(_not_loopback, lambda route: route.abort())  # nothing leaves the machine
     return context
 

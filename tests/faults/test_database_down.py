@@ -71,7 +71,7 @@ class Load:
             thread.join(timeout=30)
 
 
-def wait_until(condition, seconds: float = 15) -> bool:
+def wait_until(condition, seconds: float = 60) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -107,8 +107,8 @@ def test_while_the_database_is_down_visitors_get_the_last_good_page_and_staff_a_
         assert requests.get(base + "/", timeout=10).status_code == 200
         with Load(base) as load:
             time.sleep(0.5)
+            load.phase = "down"  # before the cut: an answer in flight is never taken as "before"
             outage.cut()
-            load.phase = "down"
             assert wait_until(lambda: any(s.stale for s in load.seen if s.phase == "down"))
             time.sleep(1.0)
             staff = _staff_actions_during_outage(base, console, seeded)
@@ -157,7 +157,10 @@ def _staff_actions_during_outage(base, console, seeded) -> dict:
 
 
 def _fresh(base: str) -> bool:
-    response = requests.get(base + "/api/v2/summary.json", timeout=10)
+    try:
+        response = requests.get(base + "/api/v2/summary.json", timeout=10)
+    except requests.RequestException:  # still coming back
+        return False
     return response.status_code == 200 and STALE not in response.headers
 
 

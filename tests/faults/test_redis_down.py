@@ -94,7 +94,7 @@ def test_a_publish_while_redis_is_gone_commits_and_its_deliveries_start_when_it_
 ):
     """Redis outage during a publish: the update is out, the deliveries wait, nothing is lost."""
     proxy, url = proxied_redis
-    pool = redis.ConnectionPool.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    pool = redis.ConnectionPool.from_url(url, socket_timeout=10, socket_connect_timeout=5)
     storage = RedisStorage("herald-fault-test", connection_pool=pool)
     storage.flush_queue()
     monkeypatch.setattr(huey, "_immediate", False)

@@ -39,7 +39,7 @@ LEASE = 6
 
 @pytest.fixture
 def receiver():
-    with webhook_receiver(delay=0.03) as url:
+    with webhook_receiver(delay=0.05) as url:  # 120 rows left at the kill: 6 s to spare
         yield url
 
 
@@ -90,7 +90,7 @@ def test_a_worker_killed_mid_fan_out_is_replaced_and_every_row_is_delivered_once
     first = flask(worker_env, "worker", "--workers", "1")
     try:
         run(worker_env, "sweep")  # enqueue the due batch into the worker's queue
-        assert wait_for(lambda: len(Receiver.seen) >= SUBSCRIBERS // 3, 60), "no progress"
+        assert wait_for(lambda: len(Receiver.seen) >= SUBSCRIBERS // 5, 60), "no progress"
     finally:
         kill(first)
     assert 0 < len(set(Receiver.seen)) < SUBSCRIBERS, "the kill came too late to prove much"

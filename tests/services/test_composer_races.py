@@ -119,7 +119,7 @@ def publisher_after_scheduling(user_id: int, public_id: str, scheduler_id: int) 
         user, message = db.session.get(User, user_id), composer.get_message(public_id)
         with current_app.app_context():  # another person's request, with its own session
             composer.schedule(db.session.get(User, scheduler_id), composer.get_message(public_id),
-                              utcnow() + timedelta(seconds=1))  # fmt: skip
+                              utcnow() + timedelta(seconds=30))  # fmt: skip
             db.session.remove()
         return lambda: composer.publish(user, message)
 
@@ -257,8 +257,8 @@ def test_two_scheduler_runs_at_once_publish_once(app, desk, round_):
     """Two job consumers (two hosts) run the periodic task in the same instant."""
     message = approved(desk)
     public_id, message_id = message.public_id, message.id
-    composer.schedule(desk["author"], message, utcnow() + timedelta(seconds=1))
-    due = utcnow() + timedelta(seconds=2)
+    composer.schedule(desk["author"], message, utcnow() + timedelta(seconds=30))
+    due = utcnow() + timedelta(minutes=1)
     outcomes = race(app, [scheduler_job(due), scheduler_job(due)])
     published = [result for outcome, result in outcomes if outcome == WON and result]
     assert len(published) == 1, outcomes  # the other found nothing due, or lost the race

@@ -172,7 +172,7 @@ def test_x_never_counts_less_than_twitter_text_on_text_too_costly_to_scan(text):
 def test_measuring_text_that_makes_url_patterns_backtrack_stays_fast(outlet, text):
     started = time.perf_counter()
     measure(outlet, text)
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10  # backtracking would take minutes
 
 
 @pytest.mark.parametrize("outlet", OUTLETS)
