@@ -62,7 +62,7 @@ class DeliveryState(StrEnum):
     RETRYING = "retrying"
     DEAD = "dead"
     UNKNOWN = "unknown"
-    CANCELLED = "cancelled"  # its update was withdrawn before it was sent
+    CANCELLED = "cancelled"  # its update was withdrawn, or its subscriber left, before it went
 
 
 class MessageVariant(Base):

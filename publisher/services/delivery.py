@@ -12,7 +12,8 @@ costs no extra commit. After a crash, only that row can have reached a non-idemp
 outlet; the batch's other rows were never started and are simply retried.
 
 Withdrawing an update cancels its rows not sent yet (`cancel_unsent`): those waiting, and
-those claimed but not in flight. Cancelling takes only rows not in flight and marking takes
+those claimed but not in flight; so does unsubscribing, for that subscriber's rows
+(`cancel_for_subscriber`). Cancelling takes only rows not in flight and marking takes
 only rows still `sending`, so each row is either sent or cancelled, never both.
 """
 
@@ -229,13 +230,24 @@ def cancel_unsent(message_ids: list[int], reason: str) -> int:
     worker has started (not in flight). The caller commits. Returns how many."""
     if not message_ids:
         return 0
+    return _cancel(Delivery.message_id.in_(message_ids), reason)
+
+
+def cancel_for_subscriber(subscriber_id: int, reason: str) -> int:
+    """Cancel what is still to go to this subscriber (retries included), as cancel_unsent
+    does for a message: nothing reaches an address after it unsubscribed. The caller
+    commits. Returns how many."""
+    return _cancel(Delivery.subscriber_id == subscriber_id, reason)
+
+
+def _cancel(rows, reason: str) -> int:
     unsent = or_(
         Delivery.state.in_(CLAIMABLE),
         and_(Delivery.state == DeliveryState.SENDING, ~Delivery.in_flight),
     )
     return db.session.execute(
         update(Delivery)
-        .where(Delivery.message_id.in_(message_ids), unsent)
+        .where(rows, unsent)
         .values(
             state=DeliveryState.CANCELLED,
             lease_until=None,

@@ -28,6 +28,7 @@ from ..channels.net import check_url
 from ..extensions import db
 from ..models import Component, Incident, Subscriber, SubscriberKind, utcnow
 from ..models.subscriber import new_token
+from . import delivery
 from .channel_config import smtp_transport
 from .errors import InvalidInput, NotFound
 
@@ -112,10 +113,12 @@ def update_components(token: str, component_ids: Iterable[str]) -> Subscriber:
 
 
 def unsubscribe(token: str) -> Subscriber:
-    """Stop every further message (idempotent; RFC 8058 one-click lands here); commits."""
+    """Stop every further message, retries of earlier ones included (idempotent; RFC 8058
+    one-click lands here); commits."""
     subscriber = by_token(token)
     if subscriber.unsubscribed_at is None:
         subscriber.unsubscribed_at = utcnow()
+    delivery.cancel_for_subscriber(subscriber.id, "unsubscribed")
     db.session.commit()
     return subscriber
 

@@ -8,10 +8,20 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from publisher.extensions import db, limiter
 from publisher.jobs.delivery import deliver_batch
-from publisher.models import Channel, ChannelKind, Role, Subscriber, SubscriberKind, utcnow
+from publisher.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Role,
+    Subscriber,
+    SubscriberKind,
+    utcnow,
+)
 from publisher.services import composer, subscriptions
 
 from ..channels.smtp_sink import running_sink
@@ -105,6 +115,31 @@ def test_an_empty_post_to_the_one_click_unsubscribe_url_stops_further_mail(
     assert response.status_code == 200 and "unsubscribed" in response.get_data(as_text=True)
     publish_and_deliver(team, make.incident(name="Second"), email_channel)
     assert len(updates(sink, "bob@example.com")) == 1
+
+
+@pytest.mark.parametrize("waiting", [DeliveryState.PENDING, DeliveryState.RETRYING])
+def test_an_update_not_yet_mailed_is_not_mailed_after_the_reader_unsubscribes(
+    make, team, sink, email_channel, waiting
+):
+    """Unsubscribing stops every further message, a retry of an earlier one included."""
+    for address in ("amy@example.com", "bob@example.com"):
+        subscriptions.subscribe_email(address)
+        subscriptions.confirm(subscriber(address).token)
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    message = composer.create_draft(comms, make.incident(), incident_status="identified",
+                                    body="We are looking into it.")  # fmt: skip
+    composer.submit(comms, message)
+    composer.approve(im, message, expected_hash=composer.content_hash(message))
+    composer.publish(comms, message)
+    bob = subscriber("bob@example.com")
+    [row] = db.session.scalars(select(Delivery).where(Delivery.subscriber_id == bob.id))
+    row.state = waiting
+    db.session.commit()
+    subscriptions.unsubscribe(bob.token)
+    deliver_batch(message.id, email_channel.id)
+    assert len(updates(sink, "amy@example.com")) == 1 and updates(sink, "bob@example.com") == []
+    db.session.refresh(row)
+    assert row.state == DeliveryState.CANCELLED and row.last_error == "unsubscribed"
 
 
 def test_one_click_unsubscribe_takes_the_rfc_8058_body_and_a_get_changes_nothing(client, sink):
