@@ -156,3 +156,28 @@ def test_public_pages_run_their_scripts_under_the_content_security_policy(herald
     stamps = page.locator("time[datetime*='T']")
     assert stamps.count() > 0
     assert "UTC" not in stamps.first.inner_text()  # localtime.js rewrote the server's UTC text
+
+
+DAY_DRAWINGS = """() => [...document.querySelectorAll('.uptime__bar .day')].map(day => {
+  const style = getComputedStyle(day);
+  const kinds = ['degraded_performance', 'partial_outage', 'major_outage'];
+  return {
+    trouble: kinds.some(kind => day.classList.contains('day--' + kind)),
+    good: ![...kinds, 'under_maintenance', 'none'].some(k => day.classList.contains('day--' + k)),
+    image: style.backgroundImage,
+    height: style.backgroundSize.split(' ')[1] || style.backgroundSize,
+  };
+})"""
+
+
+def test_uptime_days_stay_apart_in_forced_colours(herald, new_context):
+    """High-contrast themes drop colours and gradients: every day keeps its ticks, and a day
+    of trouble stands taller than a good one, so an outage never looks like a good day."""
+    page = new_context(forced_colors="active").new_page()
+    page.goto(herald.url + "/")
+    days = page.evaluate(DAY_DRAWINGS)
+    trouble = {d["height"] for d in days if d["trouble"]}
+    good = {d["height"] for d in days if d["good"]}
+    assert trouble and good, "the demo page should show good days and days of trouble"
+    assert all(d["image"] != "none" for d in days)
+    assert trouble == {"100%"} and "100%" not in good
