@@ -12,9 +12,11 @@ costs no extra commit. After a crash, only that row can have reached a non-idemp
 outlet; the batch's other rows were never started and are simply retried.
 
 Withdrawing an update cancels its rows not sent yet (`cancel_unsent`): those waiting, and
-those claimed but not in flight; so does unsubscribing, for that subscriber's rows
-(`cancel_for_subscriber`). Cancelling takes only rows not in flight and marking takes
-only rows still `sending`, so each row is either sent or cancelled, never both.
+those claimed but not in flight. So does unsubscribing, for that subscriber's rows
+(`cancel_for_subscriber`), and switching an outlet off, for its rows (`cancel_for_channel`;
+a batch that finds its outlet off cancels its own rows too). Cancelling takes only rows not
+in flight and marking takes only rows still `sending`, so each row is either sent or
+cancelled, never both.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ THREAD_WAIT = timedelta(seconds=5)  # wait for the previous post of a thread to 
 # ambiguous failure is left for a person even where the channel honours keys.
 IDEMPOTENCY_WINDOW = timedelta(minutes=45)
 CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
+SWITCHED_OFF = "outlet switched off"  # why a row was cancelled (its last_error)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,13 @@ def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
     """Claim up to `limit` due rows of one (message, channel) and send them on one connection."""
     channel = db.session.get(Channel, channel_id)
     if channel is None or _waiting_for_thread(message_id, channel_id):
+        return BatchResult()
+    if not channel.enabled:  # switched off after this update fanned out to it
+        _cancel(
+            and_(Delivery.message_id == message_id, Delivery.channel_id == channel_id),
+            SWITCHED_OFF,
+        )
+        db.session.commit()
         return BatchResult()
     adapter, problem = _adapter(channel)  # before claiming: setting up may be slow
     claimed_at = utcnow()
@@ -238,6 +248,12 @@ def cancel_for_subscriber(subscriber_id: int, reason: str) -> int:
     does for a message: nothing reaches an address after it unsubscribed. The caller
     commits. Returns how many."""
     return _cancel(Delivery.subscriber_id == subscriber_id, reason)
+
+
+def cancel_for_channel(channel_id: int, reason: str) -> int:
+    """Cancel what is still to go out through this outlet (switched off): nothing is posted
+    there later, not even a retry, when someone switches it on again. The caller commits."""
+    return _cancel(Delivery.channel_id == channel_id, reason)
 
 
 def _cancel(rows, reason: str) -> int:

@@ -14,7 +14,7 @@ from ..channels import REGISTRY, PermanentChannelError, Setting, channel_class
 from ..channels.net import UnsafeURLError, check_url
 from ..extensions import db
 from ..models import Audience, Channel, ChannelKind, IncidentStatus, MaintenanceStatus, User
-from . import audit, channel_config
+from . import audit, channel_config, delivery
 from .errors import InvalidInput, NotFound
 from .permissions import Can, require
 
@@ -71,6 +71,8 @@ def save_channel(
     schema = _schema(kind if channel is None else channel.kind)
     channel = channel or Channel(kind=ChannelKind(kind))
     channel.name = _name(name)
+    if channel.id is not None and channel.enabled and not enabled:
+        delivery.cancel_for_channel(channel.id, delivery.SWITCHED_OFF)
     channel.enabled = bool(enabled)
     channel.audiences = _audiences(audiences)
     channel.statuses = _statuses(statuses)

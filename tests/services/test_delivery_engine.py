@@ -28,7 +28,7 @@ from publisher.models import (
     SubscriberKind,
     utcnow,
 )
-from publisher.services import composer, delivery
+from publisher.services import composer, delivery, outlet_admin
 
 from ..staff import make_user
 
@@ -465,3 +465,38 @@ def test_a_row_cancelled_mid_batch_is_skipped_and_the_next_one_is_marked_instead
     assert [d.state for d in rows(email)] == [S.SENT, S.CANCELLED, S.SENT, S.SENT]
     assert result.sent == 3 and marked == [[ids[0]], [ids[2]], [ids[3]]]
     assert not any(d.in_flight for d in rows(email))
+
+
+def test_switching_an_outlet_off_cancels_what_it_had_still_to_post_retries_included(
+    app, make, team, outlets
+):
+    """An admin switches an outlet off mid-incident (a leaked token, a wrong channel): the
+    retry waiting for it is cancelled and never posted, even once it is switched on again."""
+    x = Channel(kind=ChannelKind.X, name="@x")
+    db.session.add(x)
+    admin = make_user(Role.ADMIN)
+    outlets.script = [TransientChannelError("503 Service Unavailable")]
+    message = publish(team, make.incident())
+    deliver_batch(message.id, x.id)
+    assert rows(x)[0].state == DeliveryState.RETRYING
+    outlet_admin.save_channel(admin, kind="x", name="@x", enabled=False, channel=x)
+    [row] = rows(x)
+    assert row.state == DeliveryState.CANCELLED and row.last_error == delivery.SWITCHED_OFF
+    outlet_admin.save_channel(admin, kind="x", name="@x", enabled=True, channel=x)
+    with time_machine.travel(utcnow() + timedelta(hours=1)):
+        assert delivery.due_batches(utcnow()) == []
+        deliver_batch(message.id, x.id)
+    assert outlets.sent == []
+
+
+def test_a_batch_whose_outlet_was_switched_off_cancels_its_rows_and_sends_nothing(
+    app, make, team, outlets
+):
+    """However an outlet came to be off after the fan-out, its batch posts nothing."""
+    email = email_subscribers(3)
+    message = publish(team, make.incident())
+    db.session.execute(update(Channel).where(Channel.id == email.id).values(enabled=False))
+    db.session.commit()
+    assert delivery.run_batch(message.id, email.id, 10) == delivery.BatchResult()
+    assert outlets.sent == []
+    assert {d.state for d in rows(email)} == {DeliveryState.CANCELLED}
