@@ -62,7 +62,11 @@ THREAD_WAIT = timedelta(seconds=5)  # wait for the previous post of a thread to 
 # ambiguous failure is left for a person even where the channel honours keys.
 IDEMPOTENCY_WINDOW = timedelta(minutes=45)
 CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
-SWITCHED_OFF = "outlet switched off"  # why a row was cancelled (its last_error)
+# Why rows were cancelled, kept in their last_error as these stable words (the console
+# says them in the reader's language: delivery_status.CANCEL_REASONS).
+WITHDRAWN = "withdrawn with the postmortem"
+UNSUBSCRIBED = "unsubscribed"
+SWITCHED_OFF = "outlet switched off"
 
 
 @dataclass(frozen=True)

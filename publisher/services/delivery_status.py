@@ -6,16 +6,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Channel, Delivery, DeliveryState, Message, User, utcnow
-from . import audit, dispatch
+from . import audit, delivery, dispatch
 from .errors import Conflict, InvalidInput, NotFound
 from .permissions import Can, require
 
 STUCK = (DeliveryState.DEAD, DeliveryState.UNKNOWN)
+CANCEL_REASONS = {
+    delivery.WITHDRAWN: _l("Cancelled: withdrawn with the postmortem."),
+    delivery.UNSUBSCRIBED: _l("Cancelled: the subscriber unsubscribed."),
+    delivery.SWITCHED_OFF: _l("Cancelled: the outlet was switched off."),
+}
 
 
 @dataclass
@@ -132,6 +138,9 @@ def _add_latest_details(message: Message, channels: dict[int, ChannelProgress]) 
     ).all()
     for channel_id, error, external_id, state in rows:  # later rows win: newest last
         if error:
-            channels[channel_id].last_error = error
+            cancelled = state == DeliveryState.CANCELLED
+            channels[channel_id].last_error = (
+                str(CANCEL_REASONS.get(error, error)) if cancelled else error
+            )
         if external_id and state == DeliveryState.SENT:
             channels[channel_id].external_id = external_id

@@ -118,7 +118,7 @@ def unsubscribe(token: str) -> Subscriber:
     subscriber = by_token(token)
     if subscriber.unsubscribed_at is None:
         subscriber.unsubscribed_at = utcnow()
-    delivery.cancel_for_subscriber(subscriber.id, "unsubscribed")
+    delivery.cancel_for_subscriber(subscriber.id, delivery.UNSUBSCRIBED)
     db.session.commit()
     return subscriber
 

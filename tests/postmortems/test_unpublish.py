@@ -91,7 +91,7 @@ def test_emails_and_posts_of_the_announcement_not_sent_yet_are_cancelled(app, te
     db.session.expire_all()
     cancelled = db.session.get(Delivery, waiting.id)
     assert cancelled.state == DeliveryState.CANCELLED
-    assert cancelled.last_error == "withdrawn with the postmortem"
+    assert cancelled.last_error == delivery.WITHDRAWN
     assert delivery.due_batches(utcnow()) == []
     console = app.test_client()
     sign_in(console, team[Role.INCIDENT_MANAGER])

@@ -425,14 +425,14 @@ def test_withdrawing_mid_batch_cancels_the_rows_not_started_and_lets_the_one_in_
     email = email_subscribers(5)
     message = publish(team, make.incident())
     cancel_during_first_send(
-        monkeypatch, lambda: delivery.cancel_unsent([message.id], "withdrawn with the postmortem")
+        monkeypatch, lambda: delivery.cancel_unsent([message.id], delivery.WITHDRAWN)
     )
     result = delivery.run_batch(message.id, email.id, 3)  # 3 claimed, 2 still waiting
     S = DeliveryState
     assert [d.state for d in rows(email)] == [S.SENT, *[S.CANCELLED] * 4]
     assert result.sent == 1 and len(outlets.sent) == 1
     assert not any(d.in_flight or d.lease_until for d in rows(email))
-    assert {d.last_error for d in rows(email)[1:]} == {"withdrawn with the postmortem"}
+    assert {d.last_error for d in rows(email)[1:]} == {delivery.WITHDRAWN}
     assert delivery.due_batches(utcnow()) == []
     deliver_batch(message.id, email.id)
     assert len(outlets.sent) == 1

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 
 from publisher.extensions import db
 from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role
-from publisher.services import channel_config
+from publisher.services import channel_config, delivery
 
 from ..corpus import assert_harmless_html, lines
 from ..staff import make_user, sign_in
@@ -222,6 +222,22 @@ def test_the_composer_shows_each_outlets_progress_error_and_post_link(app, clien
     assert "550 mailbox unavailable" in html
     assert 'href="https://x.com/herald/status/1790000000000000001"' in html
     assert f"/console/deliveries?message={message.public_id}" in html
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_why_an_outlets_rows_were_cancelled_is_said_in_the_readers_language(
+    app, client, make, lang
+):
+    message = make.incident().messages[0]
+    x = Channel(kind=ChannelKind.X, name="@herald", settings={"account": "herald"})
+    db.session.add(x)
+    db.session.commit()
+    deliver(message, x, {DeliveryState.CANCELLED: 1}, last_error=delivery.SWITCHED_OFF)
+    sign_in(client, make_user(Role.COMMS_MANAGER))
+    client.set_cookie("lang", lang)
+    html = client.get(f"/console/messages/{message.public_id}").get_data(as_text=True)
+    said = {"en": "Cancelled: the outlet was switched off.", "pl": "Anulowano: kanał wyłączono."}
+    assert said[lang] in html and delivery.SWITCHED_OFF not in html
 
 
 def test_a_large_fan_out_shows_its_progress_in_thousands(app, client, make):

@@ -22,7 +22,7 @@ from publisher.models import (
     SubscriberKind,
     utcnow,
 )
-from publisher.services import composer, subscriptions
+from publisher.services import composer, delivery, subscriptions
 
 from ..channels.smtp_sink import running_sink
 from ..corpus import header_lines, lines
@@ -139,7 +139,7 @@ def test_an_update_not_yet_mailed_is_not_mailed_after_the_reader_unsubscribes(
     deliver_batch(message.id, email_channel.id)
     assert len(updates(sink, "amy@example.com")) == 1 and updates(sink, "bob@example.com") == []
     db.session.refresh(row)
-    assert row.state == DeliveryState.CANCELLED and row.last_error == "unsubscribed"
+    assert row.state == DeliveryState.CANCELLED and row.last_error == delivery.UNSUBSCRIBED
 
 
 def test_one_click_unsubscribe_takes_the_rfc_8058_body_and_a_get_changes_nothing(client, sink):

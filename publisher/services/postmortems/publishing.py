@@ -121,7 +121,7 @@ def unpublish(
     withdrawn = announcements(postmortem)
     for message in withdrawn:
         message.superseded_at = now  # hidden like a replaced update
-    delivery.cancel_unsent([m.id for m in withdrawn], "withdrawn with the postmortem")
+    delivery.cancel_unsent([m.id for m in withdrawn], delivery.WITHDRAWN)
     postmortem.announcement_id = None
     postmortem.published_body = postmortem.published_at = postmortem.public_updated_at = None
     postmortem.published_by_id = None
