@@ -11,12 +11,12 @@ commit that records the previous row's outcome (and the claim marks the first), 
 costs no extra commit. After a crash, only that row can have reached a non-idempotent
 outlet; the batch's other rows were never started and are simply retried.
 
-Withdrawing an update cancels its rows not sent yet (`cancel_unsent`): those waiting, and
-those claimed but not in flight. So does unsubscribing, for that subscriber's rows
-(`cancel_for_subscriber`), and switching an outlet off, for its rows (`cancel_for_channel`;
-a batch that finds its outlet off cancels its own rows too). Cancelling takes only rows not
-in flight and marking takes only rows still `sending`, so each row is either sent or
-cancelled, never both.
+Withdrawing an update, or publishing a revision of it, cancels its rows not sent yet
+(`cancel_unsent`): those waiting, and those claimed but not in flight. So does
+unsubscribing, for that subscriber's rows (`cancel_for_subscriber`), and switching an
+outlet off, for its rows (`cancel_for_channel`; a batch that finds its outlet off cancels
+its own rows too). Cancelling takes only rows not in flight and marking takes only rows
+still `sending`, so each row is either sent or cancelled, never both.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ CLAIMABLE = (DeliveryState.PENDING, DeliveryState.RETRYING)
 # Why rows were cancelled, kept in their last_error as these stable words (the console
 # says them in the reader's language: delivery_status.CANCEL_REASONS).
 WITHDRAWN = "withdrawn with the postmortem"
+REPLACED = "replaced by a revision"
 UNSUBSCRIBED = "unsubscribed"
 SWITCHED_OFF = "outlet switched off"
 

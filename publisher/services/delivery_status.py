@@ -19,6 +19,7 @@ from .permissions import Can, require
 STUCK = (DeliveryState.DEAD, DeliveryState.UNKNOWN)
 CANCEL_REASONS = {
     delivery.WITHDRAWN: _l("Cancelled: withdrawn with the postmortem."),
+    delivery.REPLACED: _l("Cancelled: a revision replaced it before it went out."),
     delivery.UNSUBSCRIBED: _l("Cancelled: the subscriber unsubscribed."),
     delivery.SWITCHED_OFF: _l("Cancelled: the outlet was switched off."),
 }

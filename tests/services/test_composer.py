@@ -14,6 +14,7 @@ from publisher.models import (
     ChannelKind,
     ComponentStatus,
     Delivery,
+    DeliveryState,
     IncidentStatus,
     MessageState,
     MessageTemplate,
@@ -21,7 +22,7 @@ from publisher.models import (
     RosterRole,
     utcnow,
 )
-from publisher.services import composer, roster, timeline
+from publisher.services import composer, delivery, roster, timeline
 from publisher.services.errors import Conflict, InvalidInput
 from publisher.services.permissions import Forbidden
 from publisher.services.public import find_incident
@@ -218,7 +219,9 @@ def test_a_scheduled_update_is_published_by_the_job_when_due(team, incident):
     assert message.state == MessageState.PUBLISHED
 
 
-def test_a_revision_replaces_the_update_on_the_page_and_goes_out_as_a_correction(team, incident):
+def revise(team, incident, sent_first: bool):
+    """An update published to X and Mastodon (delivered there, or not yet), then a revision
+    of it published; returns (first, revision)."""
     db.session.add_all(
         [
             Channel(kind=ChannelKind.X, name="@x"),
@@ -227,6 +230,10 @@ def test_a_revision_replaces_the_update_on_the_page_and_goes_out_as_a_correction
     )
     first = approved(team, incident, body="Fixed in ten minutes.")
     composer.publish(team[Role.COMMS_MANAGER], first)
+    if sent_first:
+        for n, row in enumerate(deliveries_of(first)):
+            row.state, row.external_id = DeliveryState.SENT, f"post-{n}"
+        db.session.commit()
     revision = composer.start_revision(team[Role.COMMS_MANAGER], first)
     composer.edit_message(team[Role.COMMS_MANAGER], revision, body="Fixed in an hour.")
     composer.submit(team[Role.COMMS_MANAGER], revision)
@@ -234,16 +241,33 @@ def test_a_revision_replaces_the_update_on_the_page_and_goes_out_as_a_correction
         team[Role.INCIDENT_MANAGER], revision, expected_hash=composer.content_hash(revision)
     )
     composer.publish(team[Role.COMMS_MANAGER], revision)
+    return first, revision
+
+
+def deliveries_of(message) -> list[Delivery]:
+    db.session.expire_all()
+    return db.session.query(Delivery).filter_by(message_id=message.id).all()
+
+
+def test_a_revision_replaces_the_update_on_the_page_and_goes_out_as_a_correction(team, incident):
+    first, revision = revise(team, incident, sent_first=True)
     updates = find_incident(incident.public_id).updates
     bodies = [(u.body, u.edited) for u in updates]
     assert ("Fixed in an hour.", True) in bodies
     assert all(body != "Fixed in ten minutes." for body, _ in bodies)
-    kinds = {
-        d.channel.kind: d.is_correction
-        for d in db.session.query(Delivery)
-        if d.message_id == revision.id
+    kinds = {d.channel.kind: d.is_correction for d in deliveries_of(revision)}
+    assert kinds == {ChannelKind.X: True, ChannelKind.MASTODON: False}  # Mastodon edits
+    assert {d.state for d in deliveries_of(first)} == {DeliveryState.SENT}
+
+
+def test_a_revision_published_before_the_old_text_went_out_replaces_it_everywhere(team, incident):
+    """Nobody is sent text already replaced, nor a correction of a post they never got."""
+    first, revision = revise(team, incident, sent_first=False)
+    assert {(d.state, d.last_error) for d in deliveries_of(first)} == {
+        (DeliveryState.CANCELLED, delivery.REPLACED)
     }
-    assert kinds == {ChannelKind.X: True, ChannelKind.MASTODON: False}
+    kinds = {d.channel.kind: d.is_correction for d in deliveries_of(revision)}
+    assert kinds == {ChannelKind.X: False, ChannelKind.MASTODON: False}
 
 
 def test_resolving_clears_the_next_update_promise(team, incident):

@@ -500,3 +500,31 @@ def test_a_batch_whose_outlet_was_switched_off_cancels_its_rows_and_sends_nothin
     assert delivery.run_batch(message.id, email.id, 10) == delivery.BatchResult()
     assert outlets.sent == []
     assert {d.state for d in rows(email)} == {DeliveryState.CANCELLED}
+
+
+def test_a_revision_mid_fan_out_corrects_only_those_who_got_the_old_text(app, make, team, outlets):
+    """A revision published while an email fan-out is half done: the readers still waiting
+    get the new text once, as a plain update; only those the old text reached get it as a
+    correction."""
+    email = email_subscribers(3)
+    incident = make.incident()
+    first = publish(team, incident, "Fixed in ten minutes.")
+    delivery.run_batch(first.id, email.id, 1)  # one reader has it; two are still waiting
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    revision = composer.start_revision(comms, first)
+    composer.edit_message(comms, revision, body="Fixed in an hour.")
+    composer.submit(comms, revision)
+    composer.approve(im, revision, expected_hash=composer.content_hash(revision))
+    composer.publish(comms, revision)
+    deliver_batch(first.id, email.id)
+    deliver_batch(revision.id, email.id)
+    S = DeliveryState
+    old, new = rows(email)[:3], rows(email)[3:]
+    assert [d.state for d in old] == [S.SENT, S.CANCELLED, S.CANCELLED]
+    assert [(d.state, d.is_correction) for d in new] == [
+        (S.SENT, True),
+        (S.SENT, False),
+        (S.SENT, False),
+    ]
+    texts = [(data["recipient"], data["text"]) for data, _key in outlets.sent]
+    assert len(texts) == 4 and sum("ten minutes" in text for _r, text in texts) == 1

@@ -27,7 +27,7 @@ from ...models import (
     User,
     utcnow,
 )
-from .. import dispatch
+from .. import delivery, dispatch
 from ..components import apply_status
 from ..errors import Conflict, InvalidInput
 from ..permissions import Can, require
@@ -193,21 +193,40 @@ def _apply_announced_changes(message: Message, now: datetime) -> None:
 def _write_deliveries(message: Message) -> None:
     """One row per channel, or per matching subscriber for fan-out channels (bulk insert)."""
     db.session.flush()
+    reached = _replace_original(message)
     for channel in db.session.scalars(select(Channel).where(Channel.enabled.is_(True))):
         if not _channel_takes(channel, message):
             continue
         subscribers = _subscribers_for(channel, message)
         targets = [None] if subscribers is None else subscribers
-        rows = [_delivery_row(message, channel, subscriber) for subscriber in targets]
+        rows = [_delivery_row(message, channel, subscriber, reached) for subscriber in targets]
         if rows:
             db.session.execute(insert(Delivery), rows)
             dispatch.after_commit(message.id, channel.id, len(rows))
 
 
-def _delivery_row(message: Message, channel: Channel, subscriber_id: int | None) -> dict:
+def _replace_original(message: Message) -> set[tuple[int, int | None]]:
+    """For a revision: cancel what of the update it replaces has not gone out yet (nobody
+    needs the old text any more), and return the (channel, subscriber) pairs the old text
+    reached, or may have: only there is the revision a correction. Empty for a new update."""
+    if message.revision_of_id is None:
+        return set()
+    delivery.cancel_unsent([message.revision_of_id], delivery.REPLACED)
+    went_out = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
+    rows = db.session.execute(
+        select(Delivery.channel_id, Delivery.subscriber_id).where(
+            Delivery.message_id == message.revision_of_id, Delivery.state.in_(went_out)
+        )
+    )
+    return {(channel_id, subscriber_id) for channel_id, subscriber_id in rows}
+
+
+def _delivery_row(
+    message: Message, channel: Channel, subscriber_id: int | None, reached: set
+) -> dict:
     key = f"{message.public_id}-{channel.id}" + (f"-{subscriber_id}" if subscriber_id else "")
     now = utcnow()
-    correction = message.revision_of_id is not None and channel.kind in CANNOT_EDIT
+    correction = channel.kind in CANNOT_EDIT and (channel.id, subscriber_id) in reached
     return {
         "message_id": message.id,
         "channel_id": channel.id,
