@@ -62,7 +62,9 @@ class DeliveryState(StrEnum):
     RETRYING = "retrying"
     DEAD = "dead"
     UNKNOWN = "unknown"
-    CANCELLED = "cancelled"  # its update was withdrawn, or its subscriber left, before it went
+    # Not sent, and never will be: its update was withdrawn or revised, its subscriber
+    # left, or its outlet was switched off, before it went out (last_error says which).
+    CANCELLED = "cancelled"
 
 
 class MessageVariant(Base):

@@ -92,15 +92,16 @@ class BatchResult:
 def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
     """Claim up to `limit` due rows of one (message, channel) and send them on one connection."""
     channel = db.session.get(Channel, channel_id)
-    if channel is None or _waiting_for_thread(message_id, channel_id):
+    if channel is None:
         return BatchResult()
+    batch = and_(Delivery.message_id == message_id, Delivery.channel_id == channel_id)
     if not channel.enabled:  # switched off after this update fanned out to it
-        _cancel(
-            and_(Delivery.message_id == message_id, Delivery.channel_id == channel_id),
-            SWITCHED_OFF,
-        )
+        _cancel(batch, SWITCHED_OFF)
         db.session.commit()
         return BatchResult()
+    if _waiting_for_thread(message_id, channel_id):
+        return BatchResult()
+    _cancel_for_those_who_left(batch)
     adapter, problem = _adapter(channel)  # before claiming: setting up may be slow
     claimed_at = utcnow()
     ids = claim(message_id, channel_id, limit, claimed_at)
@@ -259,6 +260,14 @@ def cancel_for_channel(channel_id: int, reason: str) -> int:
     """Cancel what is still to go out through this outlet (switched off): nothing is posted
     there later, not even a retry, when someone switches it on again. The caller commits."""
     return _cancel(Delivery.channel_id == channel_id, reason)
+
+
+def _cancel_for_those_who_left(batch) -> None:
+    """Rows of this batch for subscribers who have unsubscribed since they were written (an
+    unsubscribe racing the publish, or a stuck row retried by hand): never sent. Committed
+    with the claim that follows."""
+    left = select(Subscriber.id).where(Subscriber.unsubscribed_at.is_not(None))
+    _cancel(and_(batch, Delivery.subscriber_id.in_(left)), UNSUBSCRIBED)
 
 
 def _cancel(rows, reason: str) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Channel, Delivery, DeliveryState, Message, User, utcnow
+from ..models import Channel, Delivery, DeliveryState, Message, Subscriber, User, utcnow
 from . import audit, delivery, dispatch
 from .errors import Conflict, InvalidInput, NotFound
 from .permissions import Can, require
@@ -78,6 +78,10 @@ def retry(actor: User, delivery_id: int) -> Delivery:
     require(actor, Can.PUBLISH, delivery.message.incident)
     if delivery.state not in STUCK:
         raise Conflict(_("Only dead or unknown deliveries can be retried."))
+    if not delivery.channel.enabled:
+        raise Conflict(_("This outlet is switched off: switch it on before retrying."))
+    if _unsubscribed(delivery.subscriber_id):
+        raise Conflict(_("This subscriber has unsubscribed, so nothing more is sent to them."))
     before = delivery.state
     delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, utcnow()
     delivery.attempts, delivery.lease_until = 0, None
@@ -92,6 +96,11 @@ def retry(actor: User, delivery_id: int) -> Delivery:
     dispatch.after_commit(delivery.message_id, delivery.channel_id)
     db.session.commit()
     return delivery
+
+
+def _unsubscribed(subscriber_id: int | None) -> bool:
+    subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id else None
+    return subscriber is not None and subscriber.unsubscribed_at is not None
 
 
 def settle(actor: User, delivery_id: int, went_out: bool, note: str = "") -> Delivery:

@@ -71,14 +71,16 @@ def save_channel(
     schema = _schema(kind if channel is None else channel.kind)
     channel = channel or Channel(kind=ChannelKind(kind))
     channel.name = _name(name)
-    if channel.id is not None and channel.enabled and not enabled:
-        delivery.cancel_for_channel(channel.id, delivery.SWITCHED_OFF)
+    switched_off = channel.id is not None and channel.enabled and not enabled
     channel.enabled = bool(enabled)
     channel.audiences = _audiences(audiences)
     channel.statuses = _statuses(statuses)
     channel.settings = _settings(schema, settings or {}, channel.settings or {})
     _store(channel, schema, _secrets(schema, secrets or {}, channel))
     db.session.add(channel)
+    cancelled = (
+        delivery.cancel_for_channel(channel.id, delivery.SWITCHED_OFF) if switched_off else 0
+    )
     audit.record(
         actor,
         "channel.saved",
@@ -88,6 +90,7 @@ def save_channel(
             "name": channel.name,
             "enabled": channel.enabled,
             "secrets": sorted((secrets or {}).keys()),
+            **({"deliveries_cancelled": cancelled} if cancelled else {}),
         },
     )
     db.session.commit()

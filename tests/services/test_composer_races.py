@@ -113,7 +113,8 @@ def publisher(user_id: int, public_id: str) -> Racer:
 
 
 def publisher_after_scheduling(user_id: int, public_id: str, scheduler_id: int) -> Racer:
-    """Reads the update while approved; meanwhile someone else schedules it (now due)."""
+    """Reads the update while approved; meanwhile someone else schedules it (due within the
+    scheduler job's window)."""
 
     def ready():
         user, message = db.session.get(User, user_id), composer.get_message(public_id)

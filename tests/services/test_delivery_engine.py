@@ -528,3 +528,21 @@ def test_a_revision_mid_fan_out_corrects_only_those_who_got_the_old_text(app, ma
     ]
     texts = [(data["recipient"], data["text"]) for data, _key in outlets.sent]
     assert len(texts) == 4 and sum("ten minutes" in text for _r, text in texts) == 1
+
+
+def test_a_batch_never_sends_to_someone_who_unsubscribed_after_the_rows_were_written(
+    app, make, team, outlets
+):
+    """An unsubscribe that raced the publish (its cancel ran before the rows were there)."""
+    email = email_subscribers(3)
+    message = publish(team, make.incident())
+    db.session.execute(
+        update(Subscriber)
+        .where(Subscriber.target == "p1@example.com")
+        .values(unsubscribed_at=utcnow())
+    )
+    db.session.commit()
+    deliver_batch(message.id, email.id)
+    sent_to = [data["recipient"]["address"] for data, _key in outlets.sent]
+    assert sent_to == ["p0@example.com", "p2@example.com"]
+    assert [d.state for d in rows(email)].count(DeliveryState.CANCELLED) == 1

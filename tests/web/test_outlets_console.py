@@ -7,7 +7,16 @@ from cryptography.fernet import Fernet
 from sqlalchemy import insert, select
 
 from publisher.extensions import db
-from publisher.models import Channel, ChannelKind, Delivery, DeliveryState, Role
+from publisher.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    Role,
+    Subscriber,
+    SubscriberKind,
+    utcnow,
+)
 from publisher.services import channel_config, delivery
 
 from ..corpus import assert_harmless_html, lines
@@ -278,6 +287,27 @@ def test_the_deliveries_page_lists_dead_and_unknown_rows_only(app, client, make)
     narrowed = client.get(f"/console/deliveries?message={dead.message.public_id}")
     assert "500 from Slack" in narrowed.get_data(as_text=True)
     assert "read timeout after sending" not in narrowed.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("gone", ["outlet switched off", "subscriber unsubscribed"])
+def test_a_stuck_row_is_not_retried_where_nothing_may_go_any_more(app, client, make, gone):
+    row = stuck_row(make)
+    if gone == "outlet switched off":
+        row.channel.enabled = False
+        said = "This outlet is switched off: switch it on before retrying."
+    else:
+        subscriber = Subscriber(kind=SubscriberKind.EMAIL, target="left@example.com",
+                                confirmed_at=utcnow(), unsubscribed_at=utcnow())  # fmt: skip
+        db.session.add(subscriber)
+        db.session.flush()
+        row.subscriber_id = subscriber.id
+        said = "This subscriber has unsubscribed, so nothing more is sent to them."
+    db.session.commit()
+    sign_in(client, make_user(Role.COMMS_MANAGER))
+    client.post(f"/console/deliveries/{row.id}/retry")
+    assert said in client.get("/console/deliveries").get_data(as_text=True)
+    db.session.expire_all()
+    assert row.state == DeliveryState.DEAD
 
 
 def test_retry_moves_a_dead_row_to_retrying_and_without_autostart_it_stays_there(app, client, make):
