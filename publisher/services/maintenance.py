@@ -17,11 +17,13 @@ from ..models import (
     Incident,
     IncidentKind,
     MaintenanceStatus,
+    Message,
     User,
     utcnow,
 )
 from . import audit
 from .components import apply_status
+from .composer.publishing import write_deliveries
 from .errors import InvalidInput
 from .incidents import clean_name
 from .permissions import Can, require
@@ -72,7 +74,7 @@ def _transition(item: Incident, now: datetime) -> bool:
 def _start(item: Incident, now: datetime) -> None:
     statuses = {c: ComponentStatus.UNDER_MAINTENANCE for c in item.components}
     body = _("Scheduled maintenance is now in progress. We will provide updates as necessary.")
-    record_published_update(item, MaintenanceStatus.IN_PROGRESS, body, now, statuses)
+    _announce(record_published_update(item, MaintenanceStatus.IN_PROGRESS, body, now, statuses))
 
 
 def _complete(item: Incident, now: datetime) -> None:
@@ -83,7 +85,13 @@ def _complete(item: Incident, now: datetime) -> None:
         if c.status == ComponentStatus.UNDER_MAINTENANCE
     }
     body = _("The scheduled maintenance has been completed.")
-    record_published_update(item, MaintenanceStatus.COMPLETED, body, now, statuses)
+    _announce(record_published_update(item, MaintenanceStatus.COMPLETED, body, now, statuses))
+
+
+def _announce(message: Message) -> None:
+    """An update Herald published on time goes out as one a person published would: to the
+    outlets and the subscribers of its components, once the transition commits."""
+    write_deliveries(message)
 
 
 def schedule_maintenance(

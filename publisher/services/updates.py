@@ -60,5 +60,7 @@ def apply_incident_status(incident: Incident, status: str, at: datetime) -> None
         incident.monitoring_at = at
     if status in (IncidentStatus.RESOLVED, MaintenanceStatus.COMPLETED):
         incident.resolved_at = incident.resolved_at or at
+    else:  # open (again): resolved_at is the time of the resolution that still stands
+        incident.resolved_at = None
     if status == MaintenanceStatus.IN_PROGRESS:
         incident.started_at = at

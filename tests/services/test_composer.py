@@ -270,6 +270,62 @@ def test_a_revision_published_before_the_old_text_went_out_replaces_it_everywher
     assert kinds == {ChannelKind.X: False, ChannelKind.MASTODON: False}
 
 
+def published(team, incident, status, body, component_status):
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    [api] = incident.components
+    message = composer.create_draft(comms, incident, incident_status=status, body=body,
+                                    component_statuses={api: component_status})  # fmt: skip
+    composer.submit(comms, message)
+    composer.approve(im, message, expected_hash=composer.content_hash(message))
+    return composer.publish(comms, message)
+
+
+def test_correcting_an_old_update_of_a_resolved_incident_does_not_reopen_it(team, incident):
+    """Only a revision of the latest update moves the incident and its components: fixing a
+    typo in the first one corrects its text and nothing else."""
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    first = published(team, incident, "identified", "Teh cause is found.", "major_outage")
+    with time_machine.travel(utcnow() + timedelta(minutes=30)):
+        published(team, incident, "resolved", "Fixed.", "operational")
+    resolved_at = incident.resolved_at
+    with time_machine.travel(utcnow() + timedelta(hours=2)):
+        revision = composer.start_revision(comms, first)
+        composer.edit_message(comms, revision, body="The cause is found.")
+        composer.submit(comms, revision)
+        composer.approve(im, revision, expected_hash=composer.content_hash(revision))
+        composer.publish(comms, revision)
+    db.session.expire_all()
+    [api] = incident.components
+    assert (incident.status, incident.resolved_at) == (IncidentStatus.RESOLVED, resolved_at)
+    assert api.status == ComponentStatus.OPERATIONAL and incident.next_update_due_at is None
+    bodies = [u.body for u in find_incident(incident.public_id).updates]
+    assert "The cause is found." in bodies and "Teh cause is found." not in bodies
+
+
+def test_revising_the_latest_update_still_moves_the_incident(team, incident):
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    latest = published(team, incident, "identified", "Found it.", "major_outage")
+    revision = composer.start_revision(comms, latest)
+    composer.edit_message(comms, revision, body="Fixed it.", incident_status="resolved",
+                          component_statuses={incident.components[0]: "operational"})  # fmt: skip
+    composer.submit(comms, revision)
+    composer.approve(im, revision, expected_hash=composer.content_hash(revision))
+    composer.publish(comms, revision)
+    assert incident.status == IncidentStatus.RESOLVED
+    assert incident.components[0].status == ComponentStatus.OPERATIONAL
+
+
+def test_a_reopened_incident_is_unresolved_until_it_is_resolved_again(team, incident):
+    published(team, incident, "resolved", "Fixed.", "operational")
+    assert incident.resolved_at is not None
+    with time_machine.travel(utcnow() + timedelta(hours=1)):
+        published(team, incident, "investigating", "It is back.", "major_outage")
+        assert incident.resolved_at is None
+    with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
+        published(team, incident, "resolved", "Fixed again.", "operational")
+        assert incident.resolved_at == utcnow()
+
+
 def test_resolving_clears_the_next_update_promise(team, incident):
     message = composer.create_draft(
         team[Role.COMMS_MANAGER], incident, incident_status="resolved", body="All fixed."

@@ -41,7 +41,7 @@ Racer = Callable[[], Callable[[], object]]
 WON = "won"
 ROUNDS = 3  # each race is run a few times: the interleaving differs from run to run
 # Until the services turn a flush's StaleDataError into Conflict (audit.record and
-# _write_deliveries flush before commit_or_conflict runs), the loser gets a raw error.
+# write_deliveries flush before commit_or_conflict runs), the loser gets a raw error.
 
 
 @pytest.fixture

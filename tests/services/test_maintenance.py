@@ -1,10 +1,20 @@
 from datetime import timedelta
 
 import time_machine
+from sqlalchemy import select
 
 from publisher.extensions import db
 from publisher.jobs.periodic import transition_maintenance
-from publisher.models import ComponentStatus, MaintenanceStatus, utcnow
+from publisher.models import (
+    Channel,
+    ChannelKind,
+    ComponentStatus,
+    Delivery,
+    MaintenanceStatus,
+    Subscriber,
+    SubscriberKind,
+    utcnow,
+)
 from publisher.services.maintenance import run_due_transitions
 
 
@@ -62,3 +72,27 @@ def test_maintenance_without_automatic_transitions_is_left_alone(app, make):
         assert run_due_transitions(utcnow()) == []
     db.session.expire_all()
     assert item.status == MaintenanceStatus.SCHEDULED
+
+
+def test_the_updates_maintenance_posts_on_time_go_out_to_outlets_and_subscribers(app, make):
+    """Starting and completing on time publishes an update each, and each fans out as one a
+    person published: to the outlets, and to the subscribers of its components."""
+    api = make.component("API")
+    slack = Channel(kind=ChannelKind.SLACK, name="#status")
+    email = Channel(kind=ChannelKind.EMAIL, name="subscribers")
+    reader = Subscriber(kind=SubscriberKind.EMAIL, target="ada@example.com", confirmed_at=utcnow())
+    db.session.add_all([slack, email, reader])
+    db.session.commit()
+    item = make.maintenance(components=[api], scheduled_for=utcnow() + timedelta(minutes=5))
+    with time_machine.travel(item.scheduled_for + timedelta(minutes=1), tick=False):
+        run_due_transitions(utcnow())
+    with time_machine.travel(item.scheduled_until + timedelta(minutes=1), tick=False):
+        run_due_transitions(utcnow())
+    db.session.expire_all()
+    automatic = [m for m in item.messages if m.incident_status != MaintenanceStatus.SCHEDULED]
+    assert [m.incident_status for m in automatic] == ["in_progress", "completed"]
+    for message in automatic:
+        rows = db.session.scalars(select(Delivery).where(Delivery.message_id == message.id))
+        assert sorted((r.channel_id, r.subscriber_id) for r in rows) == sorted(
+            [(slack.id, None), (email.id, reader.id)]
+        )

@@ -170,15 +170,37 @@ def _check_approval(message: Message) -> None:
 def _publish(message, actor, now, next_update_in, action=ReviewAction.PUBLISHED, comment=None):
     incident = message.incident
     message.state, message.published_at = MessageState.PUBLISHED, now
-    _apply_announced_changes(message, now)
+    if _speaks_for_now(message):
+        _apply_announced_changes(message, now)
+        closing = message.incident_status in CLOSING_STATUSES
+        after = next_update_in or NEXT_UPDATE_AFTER.get(incident.impact, timedelta(hours=1))
+        incident.next_update_due_at = None if closing else now + after
     if message.revision_of_id is not None:
         message.revision_of.superseded_at = now
         message.published_at = message.revision_of.published_at
-    closing = message.incident_status in CLOSING_STATUSES
-    after = next_update_in or NEXT_UPDATE_AFTER.get(incident.impact, timedelta(hours=1))
-    incident.next_update_due_at = None if closing else now + after
-    _write_deliveries(message)
+    write_deliveries(message)
     record(message, actor, action, comment)
+
+
+def _speaks_for_now(message: Message) -> bool:
+    """Whether this update's statuses describe the present: a new update does, and so does a
+    revision of the incident's latest update; a revision of an older one corrects its text
+    only (fixing a typo in the first update must not reopen a resolved incident)."""
+    if message.revision_of_id is None:
+        return True
+    latest = db.session.scalar(
+        select(Message.id)
+        .where(
+            Message.incident_id == message.incident_id,
+            Message.audience == message.audience,
+            Message.state == MessageState.PUBLISHED,
+            Message.superseded_at.is_(None),
+            Message.id != message.id,
+        )
+        .order_by(Message.published_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    return latest == message.revision_of_id
 
 
 def _apply_announced_changes(message: Message, now: datetime) -> None:
@@ -190,8 +212,9 @@ def _apply_announced_changes(message: Message, now: datetime) -> None:
     apply_incident_status(message.incident, message.incident_status, now)
 
 
-def _write_deliveries(message: Message) -> None:
-    """One row per channel, or per matching subscriber for fan-out channels (bulk insert)."""
+def write_deliveries(message: Message) -> None:
+    """One row per channel, or per matching subscriber for fan-out channels (bulk insert);
+    each (message, channel) is queued after the commit, which is the caller's."""
     db.session.flush()
     reached = _replace_original(message)
     for channel in db.session.scalars(select(Channel).where(Channel.enabled.is_(True))):
