@@ -118,4 +118,13 @@
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
+
+  // Text typed before this script ran (a slow connection, a quick typist) is counted now:
+  // its input events came before anyone listened.
+  var typedEarly = Array.prototype.some.call(form.querySelectorAll("textarea"), function (box) {
+    return box.value !== box.defaultValue;
+  });
+  if (typedEarly) {
+    refresh();
+  }
 })();

@@ -110,6 +110,28 @@ def test_an_update_is_drafted_refused_when_too_long_reviewed_and_published(
 DEMO_INCIDENT = "Delayed webhook and email deliveries"  # active in the demo data
 
 
+# Text put in the X box without input events (typed before any script listened), then the
+# composer script run again, as it runs on a slow connection: after the typing.
+TYPED_BEFORE_THE_SCRIPT = """() => {
+  document.querySelector('textarea[data-outlet="x"]').value = "Checkout is down. ".repeat(20);
+  const late = document.createElement("script");
+  late.src = document.querySelector('script[src*="composer"]').src;
+  document.head.appendChild(late);
+}"""
+
+
+def test_text_typed_before_the_composer_script_ran_is_counted_when_it_runs(herald, new_context):
+    comms = new_context(role="comms_manager").new_page()
+    _declare(comms, herald, _unique("Slow line"))
+    comms.get_by_role("link", name="Write an update").click()
+    comms.get_by_label("Start from a template").select_option(label="Investigating")
+    comms.get_by_role("button", name="Create draft").click()
+    counter = comms.locator("#counter-x")
+    expect(counter).not_to_have_class(re.compile("counter--over"))
+    comms.evaluate(TYPED_BEFORE_THE_SCRIPT)
+    expect(counter).to_have_class(re.compile("counter--over"))
+
+
 def test_a_visitor_reports_being_affected_and_support_logs_a_report_and_copies_the_wording(
     herald, new_context, browser
 ):
