@@ -36,8 +36,7 @@ from .net import DEFAULT_TIMEOUT, guarded_session
 
 DOCUMENTATION_URL = "https://www.standardwebhooks.com/"
 SECRET_PREFIX = "whsec_"
-CLOSING_STATUSES = ("resolved", "postmortem", "completed")
-# Statuspage's page indicator and its wording, from the update's impact.
+# Statuspage's page indicator and its wording (as summary.json says them in English).
 STATUS_DESCRIPTIONS = {
     "none": "All Systems Operational",
     "minor": "Minor Service Outage",
@@ -142,16 +141,12 @@ def _iso(moment: datetime) -> str:
     return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _indicator(update: OutgoingUpdate) -> str:
-    if update.incident_status in CLOSING_STATUSES:
-        return "none"
-    return update.impact if update.impact in STATUS_DESCRIPTIONS else "minor"
-
-
 def _page(update: OutgoingUpdate) -> dict[str, Any]:
-    indicator = _indicator(update)
+    """The page as summary.json shows it: Statuspage's webhooks send the page's own status,
+    so resolving one incident while another is open does not say all is well."""
+    indicator = update.page_indicator if update.page_indicator in STATUS_DESCRIPTIONS else "none"
     return {
-        "id": update.page_url,
+        "id": update.page_id,
         "name": update.page_name,
         "url": update.page_url,
         "status_indicator": indicator,

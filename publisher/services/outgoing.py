@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from ..channels import OutgoingUpdate
 from ..extensions import db
-from ..models import Delivery, DeliveryState, Message, Subscriber
+from ..models import Delivery, DeliveryState, Message, Subscriber, utcnow
 from .markdown import markdown_to_text, render_markdown
+from .public.loaders import load_summary
 from .public.views import INCIDENT_STATUS_LABELS, ORIGINAL_LOCALE
 
 
@@ -58,7 +59,15 @@ def base_update(message: Message) -> OutgoingUpdate:
             for c in message.component_changes
         ],
         translations={t.locale: t.body for t in message.translations},
+        **_page_now(),
     )
+
+
+def _page_now() -> dict[str, str]:
+    """The page's id and overall indicator as summary.json shows them at this moment: a
+    webhook's `page` speaks for the whole page, not for the one incident it is about."""
+    summary = load_summary(utcnow())
+    return {"page_id": summary.page.id, "page_indicator": str(summary.status.indicator)}
 
 
 def for_delivery(

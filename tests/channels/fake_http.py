@@ -179,5 +179,7 @@ def sample_update(**changes: Any) -> OutgoingUpdate:
         published_at=datetime(2025, 3, 1, 12, 0, tzinfo=UTC),
         page_name="Example Status",
         page_url="http://status.test",
+        page_id="page0001",
+        page_indicator="minor",
     )
     return replace(base, **changes)

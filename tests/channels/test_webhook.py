@@ -133,11 +133,17 @@ def test_each_component_change_also_goes_out_as_a_component_update(receiver):
     assert "incident" not in event
 
 
-def test_a_resolved_update_shows_the_page_as_operational(receiver):
-    send(receiver.url("/hook"), incident_status="resolved")
+@pytest.mark.parametrize(
+    ("indicator", "description"),
+    [("none", "All Systems Operational"), ("critical", "Major Service Outage")],
+)
+def test_a_resolved_update_shows_the_page_as_it_stands(receiver, indicator, description):
+    """The page object is the whole page: one incident resolving while another is open
+    does not make it operational."""
+    send(receiver.url("/hook"), incident_status="resolved", page_indicator=indicator)
     page = receiver.requests[0].json()["page"]
-    assert page["status_indicator"] == "none"
-    assert page["status_description"] == "All Systems Operational"
+    assert page["id"] == "page0001"
+    assert (page["status_indicator"], page["status_description"]) == (indicator, description)
 
 
 def test_a_retry_carries_the_same_webhook_id_so_the_receiver_can_dedupe(receiver):
@@ -226,6 +232,9 @@ def test_a_published_update_reaches_a_confirmed_webhook_subscriber(app, make, re
     assert request.headers["webhook-id"] == row.idempotency_key
     assert payload["incident"]["incident_updates"][0]["body"] == "We found the cause."
     assert f"/subscriptions/{subscriber.token}/unsubscribe" in payload["meta"]["unsubscribe"]
+    summary = app.test_client().get("/api/v2/summary.json").get_json()
+    assert payload["page"]["id"] == summary["page"]["id"]
+    assert payload["page"]["status_indicator"] == summary["status"]["indicator"]
 
 
 def publish(incident, body):
