@@ -48,6 +48,8 @@ class Subscriber(TimestampMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     confirmed_at: Mapped[datetime | None] = mapped_column()
     unsubscribed_at: Mapped[datetime | None] = mapped_column()
+    # When the last confirmation mail was queued: asking again re-sends it once per interval.
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column()
     # "Follow this incident": only that incident's updates.
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), index=True

@@ -2,7 +2,8 @@
 
 Nothing here tells a visitor whether an address is already subscribed: asking
 again for a known address changes nothing they could see, and at most re-sends
-the confirmation mail (once per RESEND_AFTER). The confirmation mail is sent by
+the confirmation mail (once per RESEND_AFTER, counted from confirmation_sent_at; at
+once for an address coming back after unsubscribing). The confirmation mail is sent by
 the queue after the commit (the jobs layer listens for CONFIRMATIONS_KEY), so a
 rolled-back request never mails anyone.
 """
@@ -219,14 +220,22 @@ def _record_request(address: str, components: list[Component], incident_id) -> N
 def _ask_again(subscriber: Subscriber, components: list[Component], incident_id) -> None:
     """A known address asked again: an inactive request takes the new choice (nobody is told
     anything yet); an active subscription changes only through its own manage link."""
-    due = subscriber.updated_at is None or subscriber.updated_at <= utcnow() - RESEND_AFTER
+    due = _confirmation_due(subscriber)
     if not subscriber.is_active:
         _choose(subscriber, components, incident_id)
         subscriber.confirmed_at = subscriber.unsubscribed_at = None
         subscriber.locale = request_locale()
     if due:
-        subscriber.updated_at = utcnow()
         _mail_confirmation_after_commit(subscriber)
+
+
+def _confirmation_due(subscriber: Subscriber) -> bool:
+    """Coming back after unsubscribing always needs a new confirmation; otherwise the last one
+    is re-sent at most once per RESEND_AFTER (updated_at is no guide: any change moves it)."""
+    if subscriber.unsubscribed_at is not None:
+        return True
+    sent = subscriber.confirmation_sent_at
+    return sent is None or sent <= utcnow() - RESEND_AFTER
 
 
 def _choose(subscriber: Subscriber, components: list[Component], incident_id) -> None:
@@ -235,6 +244,7 @@ def _choose(subscriber: Subscriber, components: list[Component], incident_id) ->
 
 
 def _mail_confirmation_after_commit(subscriber: Subscriber) -> None:
+    subscriber.confirmation_sent_at = utcnow()
     db.session.flush()
     db.session.info.setdefault(CONFIRMATIONS_KEY, set()).add(subscriber.id)
 

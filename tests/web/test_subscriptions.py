@@ -214,6 +214,30 @@ def test_asking_again_resends_the_confirmation_at_most_once_per_interval(client,
     assert len(confirmations(sink, "eve@example.com")) == 2
 
 
+def test_coming_back_a_minute_after_unsubscribing_mails_a_new_confirmation_once(client, sink):
+    """Unsubscribing (and the reset of asking again) moved updated_at, which used to decide
+    whether a mail was due: the visitor was told a link was on its way and none came."""
+    start = utcnow()
+    with time_machine.travel(start, tick=False):
+        subscribe(client, "zoe@example.com")
+        client.post(confirm_path(sink, "zoe@example.com"))
+        client.post(f"/subscriptions/{subscriber('zoe@example.com').token}/unsubscribe")
+    with time_machine.travel(start + timedelta(minutes=1), tick=False):
+        response = subscribe(client, "zoe@example.com")
+    assert "Check your inbox" in response.get_data(as_text=True)
+    assert len(confirmations(sink, "zoe@example.com")) == 2
+    assert not subscriber("zoe@example.com").is_active
+    with time_machine.travel(start + timedelta(minutes=7), tick=False):
+        subscribe(client, "zoe@example.com")  # the link sent 6 minutes ago still works
+    assert len(confirmations(sink, "zoe@example.com")) == 2
+    resend = start + timedelta(minutes=1) + subscriptions.RESEND_AFTER + timedelta(seconds=1)
+    with time_machine.travel(resend, tick=False):
+        subscribe(client, "zoe@example.com")
+    assert len(confirmations(sink, "zoe@example.com")) == 3
+    client.post(confirm_path(sink, "zoe@example.com"))
+    assert subscriber("zoe@example.com").is_active
+
+
 def test_subscribing_is_rate_limited(app):
     app.config["RATELIMIT_ENABLED"] = True
     limiter.enabled = True
