@@ -9,17 +9,21 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
+import time_machine
 
 from publisher.extensions import db
 from publisher.models import (
     Audience,
     IncidentStatus,
     MessageState,
+    Role,
     utcnow,
 )
+from publisher.services import composer
 from publisher.services.updates import record_published_update
 
 from ..corpus import lines
+from ..staff import make_user
 
 HOSTILE = lines("xss.txt")
 FORMATS = {
@@ -121,6 +125,41 @@ def test_a_new_update_moves_the_entry_time_and_the_feed_at_once(client, make, fm
     assert entry_updated(after.entries[0], fmt) == at
     assert entry_updated(after.entries[0], fmt) > entry_updated(before.entries[0], fmt)
     assert "Found the faulty switch." in entry_html(after.entries[0])
+
+
+def publish_approved(comms, im, message):
+    composer.submit(comms, message)
+    composer.approve(im, message, expected_hash=composer.content_hash(message))
+    composer.publish(comms, message)
+    return message
+
+
+def atom_time(stamp) -> datetime:
+    return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
+
+
+def test_a_published_revision_moves_the_atom_entry_updated_time_and_keeps_its_id(client, make):
+    """A revision keeps the original's publication time (display_at), which the entry's
+    <updated> used to follow: the text changed and readers were not told."""
+    comms, im = make_user(Role.COMMS_MANAGER), make_user(Role.INCIDENT_MANAGER)
+    incident = make.incident(name="Slow API")
+    first_at = utcnow().replace(microsecond=0)
+    with time_machine.travel(first_at, tick=False):
+        first = publish_approved(comms, im, composer.create_draft(
+            comms, incident, incident_status="identified", body="Fixed in ten minutes."
+        ))  # fmt: skip
+    [before] = fetch(client, "/history.atom")[0].entries
+    revised_at = first_at + timedelta(minutes=40)
+    with time_machine.travel(revised_at, tick=False):
+        revision = composer.start_revision(comms, first)
+        composer.edit_message(comms, revision, body="Fixed in an hour.")
+        publish_approved(comms, im, revision)
+    [after] = fetch(client, "/history.atom")[0].entries
+    assert "Fixed in an hour." in entry_html(after) and "ten minutes" not in entry_html(after)
+    assert atom_time(before.updated_parsed) == first_at
+    assert atom_time(after.updated_parsed) == revised_at
+    assert after.published_parsed == before.published_parsed  # the first publication
+    assert after.id == before.id
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -173,6 +173,12 @@ class UpdateView:
     def body_html(self):
         return render_markdown(self.body)
 
+    @property
+    def changed_at(self) -> datetime:
+        """When its public text last changed: a revision keeps the original's `display_at`,
+        so an edited update changed when the revision was published (its `updated_at`)."""
+        return max(self.display_at, self.updated_at) if self.edited else self.display_at
+
     def localized(self, locale: str) -> LocalizedText:
         """What a reader of `locale` sees: the translation into it, else the original."""
         if locale in self.translations:

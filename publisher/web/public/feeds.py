@@ -194,8 +194,10 @@ def incident_url(item: IncidentView) -> str:
 
 
 def _last_change(item: IncidentView) -> datetime:
-    last = item.updates[0].display_at if item.updates else item.created_at
-    return max(last, item.postmortem.updated_at) if item.postmortem else last
+    """The latest publication or revision of any of its updates, or of its postmortem."""
+    times = [update.changed_at for update in item.updates]
+    times += [item.postmortem.updated_at] if item.postmortem else []
+    return max(times, default=item.created_at)
 
 
 def _first_public(item: IncidentView) -> datetime:
