@@ -167,18 +167,34 @@ def test_hostile_text_in_a_translation_is_harmless(app, team, incident, hostile)
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
-def test_the_polish_feed_carries_the_polish_text_and_the_default_the_original(
-    client, team, incident, fmt
+@pytest.mark.parametrize(
+    "asked",
+    [{"query_string": {"lang": "pl"}}, {"headers": POLISH}],
+    ids=["lang-parameter", "accept-language"],
+)
+def test_a_polish_feed_is_polish_throughout_whether_asked_by_parameter_or_by_the_browser(
+    client, team, incident, fmt, asked
 ):
+    """Accept-Language alone used to give Polish titles and labels around English updates."""
     published(team, incident)
-    polish = feedparser.parse(client.get(f"/history.{fmt}?lang=pl").data)
-    default = feedparser.parse(client.get(f"/history.{fmt}", headers=POLISH).data)
-    assert not polish.bozo and not default.bozo
-    assert polish.feed.language.startswith("pl")
-    assert TRANSLATED in polish.entries[0].description
-    assert ORIGINAL not in polish.entries[0].description
-    assert ORIGINAL in default.entries[0].description
-    assert TRANSLATED not in default.entries[0].description
+    polish = feedparser.parse(client.get(f"/history.{fmt}", **asked).data)
+    assert not polish.bozo
+    assert polish.feed.language == "pl" and polish.feed.title == "Example Status \u2013 status"
+    entry = polish.entries[0].description
+    assert TRANSLATED in entry and "Zidentyfikowano" in entry
+    assert ORIGINAL not in entry and "Identified" not in entry
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+@pytest.mark.parametrize("headers", [ENGLISH, {}, POLISH], ids=["english", "none", "polish"])
+def test_an_english_feed_carries_the_original_text(client, team, incident, fmt, headers):
+    published(team, incident)
+    path = f"/history.{fmt}" + ("?lang=en" if headers is POLISH else "")
+    client.get(f"/history.{fmt}", headers=POLISH)  # a cached Polish copy must not answer
+    english = feedparser.parse(client.get(path, headers=headers).data)
+    assert not english.bozo and english.feed.language == "en"
+    entry = english.entries[0].description
+    assert ORIGINAL in entry and "Identified" in entry and TRANSLATED not in entry
 
 
 def test_a_component_feed_has_a_polish_version_too(client, team, incident):
@@ -190,11 +206,12 @@ def test_a_component_feed_has_a_polish_version_too(client, team, incident):
     assert TRANSLATED in parsed.entries[0].description
 
 
+@pytest.mark.parametrize("asked", [{"query_string": {"lang": "pl"}}, {"headers": POLISH}])
 def test_an_untranslated_update_in_the_polish_feed_is_the_original_marked_english(
-    client, team, incident
+    client, team, incident, asked
 ):
     published(team, incident, translations={})
-    raw = client.get("/history.atom?lang=pl").get_data(as_text=True)
+    raw = client.get("/history.atom", **asked).get_data(as_text=True)
     assert f'&lt;div lang="en"&gt;&lt;p&gt;{ORIGINAL}' in raw
 
 

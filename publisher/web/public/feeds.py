@@ -108,26 +108,33 @@ def feed_language() -> str | None:
 
 
 def _in_language(build, fmt: str, *args) -> FeedGenerator:
-    """Build a feed in the language asked for: its wording and each update's translation."""
-    lang = feed_language()
-    with force_locale(lang) if lang else nullcontext():
-        return build(fmt, lang, *args)
+    """Build a feed in one language throughout: the one asked for (?lang=pl), else the
+    reader's, chosen as for the pages. `asked` only names the feed's own URL."""
+    asked = feed_language()
+    with force_locale(asked) if asked else nullcontext():
+        return build(fmt, asked, *args)
 
 
-def _page_feed(fmt: str, lang: str | None) -> FeedGenerator:
+def _feed_locale() -> str:
+    """The language the feed is built in: its wording, its declared language, its updates."""
+    return str(get_locale())
+
+
+def _page_feed(fmt: str, asked: str | None) -> FeedGenerator:
     info = page_info()
     feed = _new_feed(
         info,
         fmt,
-        lang,
+        asked,
         _("%(page)s status", page=info.name),
         _("Incidents and maintenance on %(page)s", page=info.name),
     )
-    _add_entries(feed, load_incidents(incidents_query(), limit=FEED_ENTRIES), fmt, lang)
+    items = load_incidents(incidents_query(), limit=FEED_ENTRIES)
+    _add_entries(feed, items, fmt, _feed_locale())
     return feed
 
 
-def _component_feed(fmt: str, lang: str | None, public_id: str) -> FeedGenerator:
+def _component_feed(fmt: str, asked: str | None, public_id: str) -> FeedGenerator:
     component = find_component(public_id)
     if component is None:
         abort(404)
@@ -136,20 +143,20 @@ def _component_feed(fmt: str, lang: str | None, public_id: str) -> FeedGenerator
     feed = _new_feed(
         info,
         fmt,
-        lang,
+        asked,
         _("%(page)s status: %(component)s", **names),
         _("Incidents and maintenance affecting %(component)s on %(page)s", **names),
     )
     items = load_incidents(incidents_for_component(component.id), limit=FEED_ENTRIES)
-    _add_entries(feed, items, fmt, lang)
+    _add_entries(feed, items, fmt, _feed_locale())
     return feed
 
 
 def _new_feed(
-    info: PageInfo, fmt: str, lang: str | None, title: str, subtitle: str
+    info: PageInfo, fmt: str, asked: str | None, title: str, subtitle: str
 ) -> FeedGenerator:
     feed = FeedGenerator()
-    self_url = f"{info.url}{request.path}" + (f"?lang={lang}" if lang else "")
+    self_url = f"{info.url}{request.path}" + (f"?lang={asked}" if asked else "")
     feed.id(self_url)
     feed.title(xml_text(title))
     # Atom's subtitle is text; RSS readers render a channel description as HTML.
@@ -158,20 +165,18 @@ def _new_feed(
     feed.link(href=self_url, rel="self")
     # feedgen uses the last link added as the RSS <link>: the page, not the feed.
     feed.link(href=f"{info.url}/", rel="alternate")
-    feed.language(str(get_locale()).replace("_", "-"))
+    feed.language(_feed_locale().replace("_", "-"))
     feed.updated(info.updated_at)
     feed.generator("Herald")
     return feed
 
 
-def _add_entries(
-    feed: FeedGenerator, items: list[IncidentView], fmt: str, lang: str | None
-) -> None:
+def _add_entries(feed: FeedGenerator, items: list[IncidentView], fmt: str, lang: str) -> None:
     for item in items:  # newest first; feedgen prepends unless told to append
         _add_entry(feed, item, fmt, lang)
 
 
-def _add_entry(feed: FeedGenerator, item: IncidentView, fmt: str, lang: str | None) -> None:
+def _add_entry(feed: FeedGenerator, item: IncidentView, fmt: str, lang: str) -> None:
     url = incident_url(item)
     entry = feed.add_entry(order="append")
     entry.guid(url, permalink=True)
@@ -204,25 +209,23 @@ def _first_public(item: IncidentView) -> datetime:
     return item.updates[-1].display_at if item.updates else item.created_at
 
 
-def _entry_html(item: IncidentView, lang: str | None = None) -> Markup:
+def _entry_html(item: IncidentView, lang: str) -> Markup:
     """The public updates, newest first: time, status and the cleaned body (in `lang` when
-    translated into it; the original when not, or when no language was asked for)."""
+    translated into it, else the original, as the pages show it)."""
     parts = [_schedule_html(item)] if item.is_maintenance else []
     parts += [_postmortem_html(item.postmortem)] if item.postmortem else []
     parts += [_update_html(update, lang) for update in item.updates]
     return Markup("\n").join(parts)
 
 
-def _update_html(update: UpdateView, lang: str | None = None) -> Markup:
+def _update_html(update: UpdateView, lang: str) -> Markup:
     return Markup("<p><small>{time}</small><br><strong>{status}</strong></p>\n{body}").format(
         time=utc(update.display_at), status=update.status_label, body=_update_body(update, lang)
     )
 
 
-def _update_body(update: UpdateView, lang: str | None) -> Markup:
+def _update_body(update: UpdateView, lang: str) -> Markup:
     """The update's text for a feed in `lang`, marked with its language when it differs."""
-    if lang is None:
-        return update.body_html
     text = update.localized(lang)
     if text.lang == lang:
         return text.html
