@@ -77,10 +77,11 @@ class OutgoingUpdate:
     recipient: dict[str, Any] = field(default_factory=dict)
     # The update's approved translations (locale -> Markdown), for readers of other languages.
     translations: dict[str, str] = field(default_factory=dict)
-    # The page as the JSON API shows it when the update goes out: its id, and the overall
-    # indicator (none, minor, major, critical, maintenance) of every component and incident.
+    # The page as status.json shows it when the update goes out: its id, and the overall
+    # indicator (none, minor, major, critical, maintenance) with its English description.
     page_id: str = ""
     page_indicator: str = "none"
+    page_description: str = "All Systems Operational"
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,6 @@ from .net import DEFAULT_TIMEOUT, guarded_session
 
 DOCUMENTATION_URL = "https://www.standardwebhooks.com/"
 SECRET_PREFIX = "whsec_"
-# Statuspage's page indicator and its wording (as summary.json says them in English).
-STATUS_DESCRIPTIONS = {
-    "none": "All Systems Operational",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major Service Outage",
-    "maintenance": "Service Under Maintenance",
-}
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
@@ -142,15 +134,14 @@ def _iso(moment: datetime) -> str:
 
 
 def _page(update: OutgoingUpdate) -> dict[str, Any]:
-    """The page as summary.json shows it: Statuspage's webhooks send the page's own status,
+    """The page as status.json shows it: Statuspage's webhooks send the page's own status,
     so resolving one incident while another is open does not say all is well."""
-    indicator = update.page_indicator if update.page_indicator in STATUS_DESCRIPTIONS else "none"
     return {
         "id": update.page_id,
         "name": update.page_name,
         "url": update.page_url,
-        "status_indicator": indicator,
-        "status_description": STATUS_DESCRIPTIONS[indicator],
+        "status_indicator": update.page_indicator,
+        "status_description": update.page_description,
     }
 
 

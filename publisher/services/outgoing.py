@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from ..channels import OutgoingUpdate
 from ..extensions import db
-from ..models import Delivery, DeliveryState, Message, Subscriber, utcnow
+from ..models import Delivery, DeliveryState, Message, Subscriber
 from .markdown import markdown_to_text, render_markdown
-from .public.loaders import load_summary
+from .public.loaders import load_status, page_info
 from .public.views import INCIDENT_STATUS_LABELS, ORIGINAL_LOCALE
 
 
@@ -64,10 +64,16 @@ def base_update(message: Message) -> OutgoingUpdate:
 
 
 def _page_now() -> dict[str, str]:
-    """The page's id and overall indicator as summary.json shows them at this moment: a
-    webhook's `page` speaks for the whole page, not for the one incident it is about."""
-    summary = load_summary(utcnow())
-    return {"page_id": summary.page.id, "page_indicator": str(summary.status.indicator)}
+    """The page's id and overall status as status.json shows them at this moment (in
+    English, as the JSON API): a webhook's `page` speaks for the whole page, not for the one
+    incident it is about."""
+    with force_locale(ORIGINAL_LOCALE):
+        status = load_status()
+    return {
+        "page_id": page_info().id,
+        "page_indicator": str(status.indicator),
+        "page_description": status.description,
+    }
 
 
 def for_delivery(

@@ -181,5 +181,6 @@ def sample_update(**changes: Any) -> OutgoingUpdate:
         page_url="http://status.test",
         page_id="page0001",
         page_indicator="minor",
+        page_description="Minor Service Outage",
     )
     return replace(base, **changes)

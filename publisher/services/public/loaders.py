@@ -103,7 +103,9 @@ def load_summary(now: datetime, with_uptime: bool = False) -> Summary:
     upcoming = load_incidents(_maintenance_in([MaintenanceStatus.SCHEDULED]), newest_first=False)
     return Summary(
         page=page_info(state),
-        status=overall_status(components, incidents, active),
+        status=overall_status(
+            [c.status for c in components], [i.impact for i in incidents], bool(active)
+        ),
         groups=groups,
         ungrouped=ungrouped,
         components=components,
@@ -226,16 +228,23 @@ def oldest_event_at() -> datetime | None:
     return db.session.scalar(select(Incident.started_at).order_by(Incident.started_at).limit(1))
 
 
+def load_status() -> OverallStatus:
+    """The page's overall status alone, as summary.json shows it, in three small queries: no
+    updates, no uptime (status.json, the page badge, the page object webhooks carry)."""
+    statuses = db.session.scalars(select(Component.status)).all()
+    impacts = db.session.scalars(_unresolved_incidents().with_only_columns(Incident.impact))
+    active = _maintenance_in(ACTIVE_MAINTENANCE_STATUSES).with_only_columns(Incident.id)
+    return overall_status(statuses, list(impacts), db.session.scalar(select(active.exists())))
+
+
 def overall_status(
-    components: list[ComponentView],
-    incidents: list[IncidentView],
-    active_maintenance: list[IncidentView],
+    component_statuses: list[str], incident_impacts: list[str], maintenance_active: bool
 ) -> OverallStatus:
     """Statuspage's indicator: the worst of component states and unresolved impacts."""
     candidates = [Impact.NONE]
-    candidates += [COMPONENT_INDICATOR.get(c.status, Impact.NONE) for c in components]
-    candidates += [Impact(i.impact) for i in incidents if i.impact != Impact.NONE]
-    if active_maintenance or any(c.status == ComponentStatus.UNDER_MAINTENANCE for c in components):
+    candidates += [COMPONENT_INDICATOR.get(s, Impact.NONE) for s in component_statuses]
+    candidates += [Impact(i) for i in incident_impacts if i != Impact.NONE]
+    if maintenance_active or ComponentStatus.UNDER_MAINTENANCE in component_statuses:
         candidates.append(Impact.MAINTENANCE)
     indicator = max(candidates, key=INDICATOR_ORDER.index)
     return OverallStatus(indicator, str(INDICATOR_DESCRIPTIONS[indicator]))

@@ -19,6 +19,7 @@ from ...services.public import (
     incidents_query,
     load_components,
     load_incidents,
+    load_status,
     load_summary,
     page_info,
     unresolved_incidents_query,
@@ -79,8 +80,7 @@ def api_v2_summary() -> dict:
 
 @api_route("/status.json")
 def api_v2_status() -> dict:
-    summary = load_summary(utcnow())
-    return {"page": page_json(summary.page), "status": status_json(summary.status)}
+    return {"page": page_json(page_info()), "status": status_json(load_status())}
 
 
 @api_route("/components.json")

@@ -6,8 +6,8 @@ import unicodedata
 
 from flask import Response, abort, current_app
 
-from ...models import ComponentStatus, Impact, utcnow
-from ...services.public import find_component, load_summary
+from ...models import ComponentStatus, Impact
+from ...services.public import find_component, load_status, page_info
 from . import blueprint
 from .caching import cached_public
 from .feeds import xml_text
@@ -37,9 +37,9 @@ _WIDE = frozenset("%@MWmw")
 @blueprint.get("/badge.svg")
 @cached_public()
 def status_badge():
-    summary = load_summary(utcnow())
-    status = INDICATOR_STATUS.get(summary.status.indicator, ComponentStatus.OPERATIONAL)
-    return _badge(summary.page.name, summary.status.description, status)
+    overall = load_status()
+    status = INDICATOR_STATUS.get(overall.indicator, ComponentStatus.OPERATIONAL)
+    return _badge(page_info().name, overall.description, status)
 
 
 @blueprint.get("/components/<public_id>/badge.svg")
