@@ -101,7 +101,8 @@ def run_batch(message_id: int, channel_id: int, limit: int) -> BatchResult:
         return BatchResult()
     if _waiting_for_thread(message_id, channel_id):
         return BatchResult()
-    _cancel_for_those_who_left(batch)
+    if channel_class(channel.kind).fan_out:
+        _cancel_for_those_who_left(batch)
     adapter, problem = _adapter(channel)  # before claiming: setting up may be slow
     claimed_at = utcnow()
     ids = claim(message_id, channel_id, limit, claimed_at)
@@ -263,9 +264,9 @@ def cancel_for_channel(channel_id: int, reason: str) -> int:
 
 
 def _cancel_for_those_who_left(batch) -> None:
-    """Rows of this batch for subscribers who have unsubscribed since they were written (an
-    unsubscribe racing the publish, or a stuck row retried by hand): never sent. Committed
-    with the claim that follows."""
+    """Rows of this batch for subscribers who unsubscribed after they were written (an
+    unsubscribe racing the publish, whose cancel ran before the rows existed): never sent.
+    Committed with the claim that follows."""
     left = select(Subscriber.id).where(Subscriber.unsubscribed_at.is_not(None))
     _cancel(and_(batch, Delivery.subscriber_id.in_(left)), UNSUBSCRIBED)
 

@@ -17,7 +17,6 @@ from ..models import (
     Incident,
     IncidentKind,
     MaintenanceStatus,
-    Message,
     User,
     utcnow,
 )
@@ -61,6 +60,8 @@ def _automatic_maintenance() -> list[Incident]:
     return list(db.session.scalars(query))
 
 
+# Each transition publishes an update that goes out as one a person published would (to the
+# outlets and the subscribers of its components) once run_due_transitions commits.
 def _transition(item: Incident, now: datetime) -> bool:
     if item.scheduled_until is not None and now >= item.scheduled_until:
         _complete(item, now)
@@ -74,7 +75,8 @@ def _transition(item: Incident, now: datetime) -> bool:
 def _start(item: Incident, now: datetime) -> None:
     statuses = {c: ComponentStatus.UNDER_MAINTENANCE for c in item.components}
     body = _("Scheduled maintenance is now in progress. We will provide updates as necessary.")
-    _announce(record_published_update(item, MaintenanceStatus.IN_PROGRESS, body, now, statuses))
+    message = record_published_update(item, MaintenanceStatus.IN_PROGRESS, body, now, statuses)
+    write_deliveries(message)
 
 
 def _complete(item: Incident, now: datetime) -> None:
@@ -85,12 +87,7 @@ def _complete(item: Incident, now: datetime) -> None:
         if c.status == ComponentStatus.UNDER_MAINTENANCE
     }
     body = _("The scheduled maintenance has been completed.")
-    _announce(record_published_update(item, MaintenanceStatus.COMPLETED, body, now, statuses))
-
-
-def _announce(message: Message) -> None:
-    """An update Herald published on time goes out as one a person published would: to the
-    outlets and the subscribers of its components, once the transition commits."""
+    message = record_published_update(item, MaintenanceStatus.COMPLETED, body, now, statuses)
     write_deliveries(message)
 
 

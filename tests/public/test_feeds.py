@@ -19,10 +19,10 @@ from publisher.models import (
     Role,
     utcnow,
 )
-from publisher.services import composer
 from publisher.services.updates import record_published_update
 
 from ..corpus import lines
+from ..desk import publish_revision, publish_update
 from ..staff import make_user
 
 HOSTILE = lines("xss.txt")
@@ -127,13 +127,6 @@ def test_a_new_update_moves_the_entry_time_and_the_feed_at_once(client, make, fm
     assert "Found the faulty switch." in entry_html(after.entries[0])
 
 
-def publish_approved(comms, im, message):
-    composer.submit(comms, message)
-    composer.approve(im, message, expected_hash=composer.content_hash(message))
-    composer.publish(comms, message)
-    return message
-
-
 def atom_time(stamp) -> datetime:
     return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
 
@@ -145,15 +138,11 @@ def test_a_published_revision_moves_the_atom_entry_updated_time_and_keeps_its_id
     incident = make.incident(name="Slow API")
     first_at = utcnow().replace(microsecond=0)
     with time_machine.travel(first_at, tick=False):
-        first = publish_approved(comms, im, composer.create_draft(
-            comms, incident, incident_status="identified", body="Fixed in ten minutes."
-        ))  # fmt: skip
+        first = publish_update(comms, im, incident, "Fixed in ten minutes.")
     [before] = fetch(client, "/history.atom")[0].entries
     revised_at = first_at + timedelta(minutes=40)
     with time_machine.travel(revised_at, tick=False):
-        revision = composer.start_revision(comms, first)
-        composer.edit_message(comms, revision, body="Fixed in an hour.")
-        publish_approved(comms, im, revision)
+        publish_revision(comms, im, first, body="Fixed in an hour.")
     [after] = fetch(client, "/history.atom")[0].entries
     assert "Fixed in an hour." in entry_html(after) and "ten minutes" not in entry_html(after)
     assert atom_time(before.updated_parsed) == first_at

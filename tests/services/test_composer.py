@@ -28,6 +28,7 @@ from publisher.services.permissions import Forbidden
 from publisher.services.public import find_incident
 
 from ..corpus import lines
+from ..desk import publish_revision, publish_update
 from ..staff import make_user
 
 
@@ -228,20 +229,13 @@ def revise(team, incident, sent_first: bool):
             Channel(kind=ChannelKind.MASTODON, name="@m@example.social"),
         ]
     )
-    first = approved(team, incident, body="Fixed in ten minutes.")
-    composer.publish(team[Role.COMMS_MANAGER], first)
+    comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
+    first = publish_update(comms, im, incident, "Fixed in ten minutes.")
     if sent_first:
         for n, row in enumerate(deliveries_of(first)):
             row.state, row.external_id = DeliveryState.SENT, f"post-{n}"
         db.session.commit()
-    revision = composer.start_revision(team[Role.COMMS_MANAGER], first)
-    composer.edit_message(team[Role.COMMS_MANAGER], revision, body="Fixed in an hour.")
-    composer.submit(team[Role.COMMS_MANAGER], revision)
-    composer.approve(
-        team[Role.INCIDENT_MANAGER], revision, expected_hash=composer.content_hash(revision)
-    )
-    composer.publish(team[Role.COMMS_MANAGER], revision)
-    return first, revision
+    return first, publish_revision(comms, im, first, body="Fixed in an hour.")
 
 
 def deliveries_of(message) -> list[Delivery]:
@@ -271,13 +265,11 @@ def test_a_revision_published_before_the_old_text_went_out_replaces_it_everywher
 
 
 def published(team, incident, status, body, component_status):
+    """An update moving the incident to `status` and its one component to `component_status`."""
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
     [api] = incident.components
-    message = composer.create_draft(comms, incident, incident_status=status, body=body,
-                                    component_statuses={api: component_status})  # fmt: skip
-    composer.submit(comms, message)
-    composer.approve(im, message, expected_hash=composer.content_hash(message))
-    return composer.publish(comms, message)
+    statuses = {api: component_status}
+    return publish_update(comms, im, incident, body, status, component_statuses=statuses)
 
 
 def test_correcting_an_old_update_of_a_resolved_incident_does_not_reopen_it(team, incident):
@@ -289,11 +281,7 @@ def test_correcting_an_old_update_of_a_resolved_incident_does_not_reopen_it(team
         published(team, incident, "resolved", "Fixed.", "operational")
     resolved_at = incident.resolved_at
     with time_machine.travel(utcnow() + timedelta(hours=2)):
-        revision = composer.start_revision(comms, first)
-        composer.edit_message(comms, revision, body="The cause is found.")
-        composer.submit(comms, revision)
-        composer.approve(im, revision, expected_hash=composer.content_hash(revision))
-        composer.publish(comms, revision)
+        publish_revision(comms, im, first, body="The cause is found.")
     db.session.expire_all()
     [api] = incident.components
     assert (incident.status, incident.resolved_at) == (IncidentStatus.RESOLVED, resolved_at)
@@ -305,12 +293,8 @@ def test_correcting_an_old_update_of_a_resolved_incident_does_not_reopen_it(team
 def test_revising_the_latest_update_still_moves_the_incident(team, incident):
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
     latest = published(team, incident, "identified", "Found it.", "major_outage")
-    revision = composer.start_revision(comms, latest)
-    composer.edit_message(comms, revision, body="Fixed it.", incident_status="resolved",
-                          component_statuses={incident.components[0]: "operational"})  # fmt: skip
-    composer.submit(comms, revision)
-    composer.approve(im, revision, expected_hash=composer.content_hash(revision))
-    composer.publish(comms, revision)
+    publish_revision(comms, im, latest, body="Fixed it.", incident_status="resolved",
+                     component_statuses={incident.components[0]: "operational"})  # fmt: skip
     assert incident.status == IncidentStatus.RESOLVED
     assert incident.components[0].status == ComponentStatus.OPERATIONAL
 

@@ -30,6 +30,7 @@ from publisher.models import (
 )
 from publisher.services import composer, delivery, outlet_admin
 
+from ..desk import publish_revision
 from ..staff import make_user
 
 
@@ -511,11 +512,7 @@ def test_a_revision_mid_fan_out_corrects_only_those_who_got_the_old_text(app, ma
     first = publish(team, incident, "Fixed in ten minutes.")
     delivery.run_batch(first.id, email.id, 1)  # one reader has it; two are still waiting
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
-    revision = composer.start_revision(comms, first)
-    composer.edit_message(comms, revision, body="Fixed in an hour.")
-    composer.submit(comms, revision)
-    composer.approve(im, revision, expected_hash=composer.content_hash(revision))
-    composer.publish(comms, revision)
+    revision = publish_revision(comms, im, first, body="Fixed in an hour.")
     deliver_batch(first.id, email.id)
     deliver_batch(revision.id, email.id)
     S = DeliveryState

@@ -22,10 +22,11 @@ from publisher.models import (
     SubscriberKind,
     utcnow,
 )
-from publisher.services import composer, delivery, subscriptions
+from publisher.services import delivery, subscriptions
 
 from ..channels.smtp_sink import running_sink
 from ..corpus import header_lines, lines
+from ..desk import publish_update
 from ..staff import make_user
 
 LINK = re.compile(r"http://status\.test(/subscriptions/[\w-]+/confirm)")
@@ -53,10 +54,7 @@ def team(app):
 
 def publish_and_deliver(team, incident, channel, body="We are looking into it."):
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
-    message = composer.create_draft(comms, incident, incident_status="identified", body=body)
-    composer.submit(comms, message)
-    composer.approve(im, message, expected_hash=composer.content_hash(message))
-    composer.publish(comms, message)
+    message = publish_update(comms, im, incident, body)
     deliver_batch(message.id, channel.id)
 
 
@@ -126,20 +124,16 @@ def test_an_update_not_yet_mailed_is_not_mailed_after_the_reader_unsubscribes(
         subscriptions.subscribe_email(address)
         subscriptions.confirm(subscriber(address).token)
     comms, im = team[Role.COMMS_MANAGER], team[Role.INCIDENT_MANAGER]
-    message = composer.create_draft(comms, make.incident(), incident_status="identified",
-                                    body="We are looking into it.")  # fmt: skip
-    composer.submit(comms, message)
-    composer.approve(im, message, expected_hash=composer.content_hash(message))
-    composer.publish(comms, message)
+    message = publish_update(comms, im, make.incident(), "We are looking into it.")
     bob = subscriber("bob@example.com")
     [row] = db.session.scalars(select(Delivery).where(Delivery.subscriber_id == bob.id))
     row.state = waiting
     db.session.commit()
     subscriptions.unsubscribe(bob.token)
+    db.session.refresh(row)  # cancelled at once, not only when a batch comes to it
+    assert row.state == DeliveryState.CANCELLED and row.last_error == delivery.UNSUBSCRIBED
     deliver_batch(message.id, email_channel.id)
     assert len(updates(sink, "amy@example.com")) == 1 and updates(sink, "bob@example.com") == []
-    db.session.refresh(row)
-    assert row.state == DeliveryState.CANCELLED and row.last_error == delivery.UNSUBSCRIBED
 
 
 def test_one_click_unsubscribe_takes_the_rfc_8058_body_and_a_get_changes_nothing(client, sink):
